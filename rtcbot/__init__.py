@@ -1,0 +1,45 @@
+"""rtcbot: asyncio producers and consumers for live media on small machines.
+
+Importing rtcbot loads no device library (cv2, sounddevice); devices import theirs when used.
+"""
+
+from .base import (
+    BaseSubscriptionConsumer,
+    BaseSubscriptionProducer,
+    NoClosedSubscription,
+    SubscriptionClosed,
+    SubscriptionConsumer,
+    SubscriptionProducer,
+    SubscriptionProducerConsumer,
+    ThreadedSubscriptionConsumer,
+    ThreadedSubscriptionProducer,
+)
+from .subscriptions import (
+    CallbackSubscription,
+    DelayedSubscription,
+    EventSubscription,
+    GetterSubscription,
+    MostRecentSubscription,
+    RebatchSubscription,
+)
+
+__version__ = "0.3.0.dev0"
+
+__all__ = [
+    "BaseSubscriptionConsumer",
+    "BaseSubscriptionProducer",
+    "CallbackSubscription",
+    "DelayedSubscription",
+    "EventSubscription",
+    "GetterSubscription",
+    "MostRecentSubscription",
+    "NoClosedSubscription",
+    "RebatchSubscription",
+    "SubscriptionClosed",
+    "SubscriptionConsumer",
+    "SubscriptionProducer",
+    "SubscriptionProducerConsumer",
+    "ThreadedSubscriptionConsumer",
+    "ThreadedSubscriptionProducer",
+    "__version__",
+]

@@ -1,0 +1,274 @@
+"""Lifecycle events shared by every producer and consumer: ready, error and close."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Generator
+from typing import Any, Generic, TypeVar, overload
+
+from .._ratelimit import RateLimitedLog
+from ._errors import SubscriptionClosed
+from ._listeners import ListenerRegistry, TaskKeeper
+from ._loopbinding import LoopBinding, LoopGone
+
+T = TypeVar("T")
+L = TypeVar("L")
+
+__all__ = ["baseEventHandler", "threadedEventHandler"]
+
+
+class StateAwaitable(Generic[T]):
+    """What ``onReady()``, ``onError()`` and ``onClose()`` return when given no argument.
+
+    Await it directly, or call ``await it.get()``; each await waits afresh on the
+    object's current state.
+    """
+
+    def __init__(self, wait: Callable[[], Awaitable[T]]) -> None:
+        self._wait = wait
+
+    async def get(self) -> T:
+        return await self._wait()
+
+    def __await__(self) -> Generator[Any, None, T]:
+        return self.get().__await__()
+
+
+class baseEventHandler:
+    """The ready / error / close state of an object and the listeners of each event.
+
+    Listeners are called in registration order. A listener may be a callback, a
+    coroutine function, or an object with ``put_nowait``. Ready and close listeners get
+    no argument (sinks get ``None``); error listeners get the exception.
+    """
+
+    def __init__(self, logger: logging.Logger | None = None) -> None:
+        self._log = (logger if logger is not None else logging.getLogger("rtcbot")).getChild(
+            type(self).__name__
+        )
+        self._rateLimitedLog = RateLimitedLog(self._log)
+        self._listenerTasks = TaskKeeper(self._rateLimitedLog)
+        self.__readyListeners = ListenerRegistry(self._rateLimitedLog, self._listenerTasks, False)
+        self.__errorListeners = ListenerRegistry(self._rateLimitedLog, self._listenerTasks, True)
+        self.__closeListeners = ListenerRegistry(self._rateLimitedLog, self._listenerTasks, False)
+        self.__ready = False
+        self.__timesReady = 0
+        self.__closed = False
+        self.__error: BaseException | None = None
+        self.__stateWaiters: list[asyncio.Future[None]] = []
+
+    # -- state ----------------------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        """True once the object is initialised and processing data; False after close."""
+        return self.__ready
+
+    @property
+    def closed(self) -> bool:
+        """True once the object has closed, cleanly or because of an error."""
+        return self.__closed
+
+    @property
+    def error(self) -> BaseException | None:
+        """The exception that stopped the object, or None."""
+        return self.__error
+
+    # -- subclass-facing --------------------------------------------------------------------
+
+    def _setReady(self, value: bool = True) -> None:
+        """Marks the object ready (firing onReady listeners) or no longer ready.
+
+        Only the change to ready fires listeners; an object that has closed stays not ready.
+        """
+        if not value:
+            self.__ready = False
+            return
+        if self.__ready or self.__closed:
+            return
+        self.__ready = True
+        self.__timesReady += 1
+        self.__readyListeners.deliver(None)
+        self._notifyState()
+
+    def _setError(self, value: BaseException | None) -> None:
+        """Records the exception that stopped the object, fires onError, then closes it.
+
+        ``None`` is ignored.
+        """
+        if value is None:
+            return
+        if not isinstance(value, BaseException):
+            raise TypeError(
+                f"_setError() needs an exception instance, got {value!r}; "
+                "wrap the problem in an exception, e.g. RuntimeError('camera read failed')"
+            )
+        self.__error = value
+        self.__errorListeners.deliver(value)
+        self._notifyState()
+        self.close()
+
+    def close(self) -> None:
+        """Closes the object: ready becomes False, closed True, onClose listeners fire once."""
+        if self.__closed:
+            return
+        self.__closed = True
+        self.__ready = False
+        self.__closeListeners.deliver(None)
+        self._notifyState()
+
+    def _bindLoop(self) -> None:
+        """Hook called by public methods so thread-backed objects can find their loop."""
+
+    def _isTornDown(self) -> bool:
+        """True once closed and every background worker has finished."""
+        return self.__closed
+
+    def _notifyState(self) -> None:
+        """Wakes every coroutine waiting for a state change so it re-checks the state."""
+        waiters, self.__stateWaiters = self.__stateWaiters, []
+        running = asyncio._get_running_loop()
+        for waiter in waiters:
+            if waiter.done():
+                continue
+            loop = waiter.get_loop()
+            if loop is running:
+                waiter.set_result(None)
+            elif not loop.is_closed():
+                loop.call_soon_threadsafe(_resolve, waiter)
+
+    async def _waitUntil(self, check: Callable[[], tuple[bool, T]]) -> T:
+        """Waits until ``check()`` reports done, re-checking after every state change."""
+        while True:
+            done, value = check()
+            if done:
+                return value
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self.__stateWaiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                if waiter in self.__stateWaiters:
+                    self.__stateWaiters.remove(waiter)
+
+    # -- public events ----------------------------------------------------------------------
+
+    def __readyCheck(self) -> Callable[[], tuple[bool, None]]:
+        """A check that passes once the object is (or has meanwhile been) ready."""
+        timesReadyBefore = self.__timesReady
+        return lambda: self.__checkReady(timesReadyBefore)
+
+    def __checkReady(self, timesReadyBefore: int) -> tuple[bool, None]:
+        if self.__ready or self.__timesReady > timesReadyBefore:
+            return True, None
+        if self.__closed:
+            raise SubscriptionClosed(
+                f"{type(self).__name__} closed before it became ready"
+                + (f" (error: {self.__error!r})" if self.__error is not None else "")
+            ) from self.__error
+        return False, None
+
+    def __checkError(self) -> tuple[bool, BaseException | None]:
+        return (self.__error is not None or self.__closed), self.__error
+
+    def __checkClosed(self) -> tuple[bool, None]:
+        return self.__closed, None
+
+    @overload
+    def onReady(self, subscription: None = None) -> StateAwaitable[None]: ...
+    @overload
+    def onReady(self, subscription: L) -> L: ...
+    def onReady(self, subscription: object = None) -> object:
+        """Without argument: an awaitable that completes once the object is ready.
+
+        It raises ``SubscriptionClosed`` if the object closes without becoming ready.
+        With a callback, coroutine function or sink: registers it for every change to
+        ready and returns it (so it works as a decorator).
+        """
+        self._bindLoop()
+        if subscription is None:
+            return StateAwaitable(lambda: self._waitUntil(self.__readyCheck()))
+        self.__readyListeners.add(subscription, "onReady()")
+        return subscription
+
+    @overload
+    def onError(self, subscription: None = None) -> StateAwaitable[BaseException | None]: ...
+    @overload
+    def onError(self, subscription: L) -> L: ...
+    def onError(self, subscription: object = None) -> object:
+        """Without argument: an awaitable resolving to the error (None if it closes cleanly).
+
+        With a callback, coroutine function or sink: registers it; it receives the exception.
+        """
+        self._bindLoop()
+        if subscription is None:
+            return StateAwaitable(lambda: self._waitUntil(self.__checkError))
+        self.__errorListeners.add(subscription, "onError()")
+        return subscription
+
+    @overload
+    def onClose(self, subscription: None = None) -> StateAwaitable[None]: ...
+    @overload
+    def onClose(self, subscription: L) -> L: ...
+    def onClose(self, subscription: object = None) -> object:
+        """Without argument: an awaitable that completes once the object has closed.
+
+        With a callback, coroutine function or sink: registers it to be called on close.
+        """
+        self._bindLoop()
+        if subscription is None:
+            return StateAwaitable(lambda: self._waitUntil(self.__checkClosed))
+        self.__closeListeners.add(subscription, "onClose()")
+        return subscription
+
+    def __await__(self) -> Generator[Any, None, None]:
+        """``await obj`` completes once the object has closed and its workers have ended."""
+        self._bindLoop()
+        return self._waitUntil(lambda: (self._isTornDown(), None)).__await__()
+
+
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+class threadedEventHandler(baseEventHandler):
+    """A :class:`baseEventHandler` whose ``_setReady`` and ``_setError`` may be called
+    from any thread: they run in the object's event loop.
+
+    The loop is ``loop`` if given, else the one running when the object is created, else
+    the first running loop that uses the object.
+    """
+
+    def __init__(
+        self, logger: logging.Logger | None = None, loop: asyncio.AbstractEventLoop | None = None
+    ) -> None:
+        baseEventHandler.__init__(self, logger)
+        self._initLoopBinding(loop)
+
+    def _initLoopBinding(self, loop: asyncio.AbstractEventLoop | None) -> None:
+        self._loopBinding = LoopBinding(loop)
+
+    def _bindLoop(self) -> None:
+        self._loopBinding.bind()
+
+    def _callInLoop(self, function: Callable[..., object], *args: object) -> None:
+        """Runs ``function(*args)`` in the object's loop (inline when no loop exists yet)."""
+        if self._loopBinding.loop is None:
+            function(*args)
+            return
+        try:
+            self._loopBinding.call(function, *args)
+        except LoopGone:
+            self._log.debug("event loop closed; dropped %s%r", function, args)
+
+    def _setReady(self, value: bool = True) -> None:
+        """Thread-safe :meth:`baseEventHandler._setReady`."""
+        self._callInLoop(baseEventHandler._setReady, self, value)
+
+    def _setError(self, value: BaseException | None) -> None:
+        """Thread-safe :meth:`baseEventHandler._setError`."""
+        if value is not None and not isinstance(value, BaseException):
+            baseEventHandler._setError(self, value)  # raises the TypeError in the caller
+        self._callInLoop(baseEventHandler._setError, self, value)

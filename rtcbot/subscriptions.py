@@ -1,0 +1,289 @@
+"""Ready-made subscriptions: objects to pass to ``subscribe()`` and ``putSubscription()``.
+
+A *sink* has ``put_nowait(item)``; a *source* has ``async get()``. Most of these are both.
+None of them is thread-safe: use them from the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Generator
+from typing import Any
+
+import numpy as np
+
+from ._ratelimit import RateLimitedLog
+from .base._listeners import TaskKeeper, isCoroutineCallable
+from .base.base import BaseSubscriptionProducer
+
+__all__ = [
+    "CallbackSubscription",
+    "DelayedSubscription",
+    "EventSubscription",
+    "GetterSubscription",
+    "MostRecentSubscription",
+    "RebatchSubscription",
+]
+
+_log = logging.getLogger("rtcbot.subscriptions")
+_taskKeeper = TaskKeeper(RateLimitedLog(_log))
+
+
+class _Nothing:
+    def __repr__(self) -> str:
+        return "<nothing>"
+
+
+_NOTHING: Any = _Nothing()
+
+
+class EventSubscription:
+    """A latch: ``get()`` (or awaiting the object) waits for the first ``put_nowait`` and
+    from then on returns the latest value put, immediately."""
+
+    def __init__(self) -> None:
+        self._value: Any = _NOTHING
+        self._event = asyncio.Event()
+
+    def put_nowait(self, value: Any) -> None:
+        """Stores ``value`` as the latest and releases every waiting reader."""
+        self._value = value
+        self._event.set()
+
+    async def get(self) -> Any:
+        """Waits for the first put, then returns the latest value."""
+        await self._event.wait()
+        return self._value
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return self.get().__await__()
+
+
+class MostRecentSubscription:
+    """Keeps only the newest item: a slow reader gets fewer items, never older ones.
+
+    ``get()`` waits until something was put since the previous ``get()`` and returns the
+    newest item; readers waiting together all get the same item. The item is released as
+    soon as it has been read, so a frame is not kept alive by the subscription.
+    """
+
+    def __init__(self) -> None:
+        self._pending: Any = _NOTHING
+        self._waiters: deque[asyncio.Future[tuple[Any, bool]]] = deque()
+
+    def put_nowait(self, item: Any) -> None:
+        """Replaces any unread item with ``item`` and wakes the waiting readers."""
+        waiters = [waiter for waiter in self._waiters if not waiter.done()]
+        self._waiters.clear()
+        onlyReader = len(waiters) == 1
+        for waiter in waiters:
+            waiter.set_result((item, onlyReader))
+        self._pending = _NOTHING if waiters else item
+
+    def get_nowait(self) -> Any:
+        """The unread newest item; raises ``asyncio.QueueEmpty`` if there is none."""
+        if self._pending is _NOTHING:
+            raise asyncio.QueueEmpty
+        item, self._pending = self._pending, _NOTHING
+        return item
+
+    async def get(self) -> Any:
+        """Returns the newest unread item, waiting for one if needed."""
+        if self._pending is not _NOTHING:
+            return self.get_nowait()
+        waiter: asyncio.Future[tuple[Any, bool]] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            item, _ = await waiter
+            return item
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                item, onlyReader = waiter.result()
+                if onlyReader and self._pending is _NOTHING:
+                    # It arrived just as its only reader was cancelled: keep it for the next.
+                    self._pending = item
+            elif waiter in self._waiters:
+                self._waiters.remove(waiter)
+            raise
+
+
+class GetterSubscription:
+    """A source whose ``get()`` awaits ``callback()`` (a coroutine function) each time,
+    e.g. ``GetterSubscription(consumer._get)``."""
+
+    def __init__(self, callback: Callable[[], Awaitable[Any]]) -> None:
+        if not callable(callback):
+            raise TypeError(f"GetterSubscription needs a coroutine function, got {callback!r}")
+        self._callback = callback
+
+    async def get(self) -> Any:
+        """Awaits the callback once and returns its result."""
+        result = self._callback()
+        if not inspect.isawaitable(result):
+            raise TypeError(
+                f"GetterSubscription's callback {self._callback!r} returned {result!r}, not an "
+                "awaitable; pass an async function"
+            )
+        return await result
+
+
+class CallbackSubscription:
+    """A sink that calls ``callback(item)`` for every item.
+
+    By default the call happens on the next loop iteration (``loop`` or the running loop;
+    from another thread it is posted thread-safely); with ``runDirect=True`` it happens
+    inside ``put_nowait``. A coroutine function runs as a task per item.
+    """
+
+    def __init__(
+        self,
+        callback: Callable[[Any], Any],
+        loop: asyncio.AbstractEventLoop | None = None,
+        runDirect: bool = False,
+    ) -> None:
+        if not callable(callback):
+            raise TypeError(f"CallbackSubscription needs a function, got {callback!r}")
+        self._callback = callback
+        self._isCoroutine = isCoroutineCallable(callback)
+        self._loop = loop
+        self._runDirect = runDirect
+
+    def put_nowait(self, item: Any) -> None:
+        """Calls (or schedules) the callback with ``item``."""
+        if self._runDirect:
+            self._run(item)
+            return
+        running = asyncio._get_running_loop()
+        loop = self._loop if self._loop is not None else running
+        if loop is None:
+            raise RuntimeError(
+                "CallbackSubscription.put_nowait() outside a running event loop: pass loop= "
+                "or runDirect=True"
+            )
+        if loop is running:
+            loop.call_soon(self._run, item)
+        else:
+            loop.call_soon_threadsafe(self._run, item)
+
+    def _run(self, item: Any) -> None:
+        if self._isCoroutine:
+            _taskKeeper.spawn(self._callback, item)
+        else:
+            self._callback(item)
+
+
+class DelayedSubscription:
+    """A source that subscribes to ``SubscriptionWriter`` only when first read.
+
+    ``subscription`` is what to subscribe (None: the producer's default type); the active
+    subscription is the attribute ``subscription`` after the first ``get()``.
+    ``unsubscribe()`` is safe at any time; a later ``get()`` subscribes again.
+    """
+
+    def __init__(self, SubscriptionWriter: Any, subscription: Any = None) -> None:
+        if not callable(getattr(SubscriptionWriter, "subscribe", None)):
+            raise TypeError(
+                f"DelayedSubscription needs a producer (an object with subscribe()), got "
+                f"{SubscriptionWriter!r}"
+            )
+        self.SubscriptionWriter = SubscriptionWriter
+        self._requested = subscription
+        self.subscription: Any = None
+
+    async def get(self) -> Any:
+        """Subscribes if not yet subscribed, then returns the next item."""
+        if self.subscription is None:
+            self.subscription = self.SubscriptionWriter.subscribe(self._requested)
+        if isinstance(self.SubscriptionWriter, BaseSubscriptionProducer):
+            return await self.SubscriptionWriter._readSubscription(self.subscription)
+        return await self.subscription.get()
+
+    def unsubscribe(self) -> None:
+        """Stops the subscription if one was made; does nothing otherwise."""
+        subscription, self.subscription = self.subscription, None
+        if subscription is not None:
+            try:
+                self.SubscriptionWriter.unsubscribe(subscription)
+            except KeyError:
+                pass
+
+
+class RebatchSubscription:
+    """Re-chunks numpy arrays along ``axis`` into pieces of exactly ``samples`` there.
+
+    Feed it with ``put_nowait`` (or give it a ``subscription`` to read from); ``get()``
+    returns the oldest complete chunk. A correctly sized input with nothing buffered is
+    returned as is, without a copy. Any axis, negative ones included, works.
+    """
+
+    def __init__(self, samples: int, axis: int = 0, subscription: Any = None) -> None:
+        if isinstance(samples, bool) or not isinstance(samples, int) or samples <= 0:
+            raise ValueError(f"RebatchSubscription needs a positive integer samples, got {samples!r}")
+        if isinstance(axis, bool) or not isinstance(axis, int):
+            raise TypeError(f"RebatchSubscription's axis must be an integer, got {axis!r}")
+        self._samples = samples
+        self._axis = axis
+        self._subscription: Any = subscription if subscription is not None else asyncio.Queue()
+        self._pieces: list[np.ndarray[Any, Any]] = []
+        self._buffered = 0
+        self._chunks: deque[np.ndarray[Any, Any]] = deque()
+
+    def put_nowait(self, data: Any) -> None:
+        """Adds an array to the input."""
+        self._subscription.put_nowait(data)
+
+    async def get(self) -> np.ndarray[Any, Any]:
+        """Returns the next chunk of exactly ``samples`` along the axis."""
+        while not self._chunks:
+            self._add(await self._subscription.get())
+        return self._chunks.popleft()
+
+    def _add(self, data: Any) -> None:
+        array = data if isinstance(data, np.ndarray) else np.asarray(data)
+        if array.dtype == object or array.ndim == 0:
+            raise TypeError(
+                f"RebatchSubscription needs numeric arrays of at least one dimension, got {data!r}"
+            )
+        if not -array.ndim <= self._axis < array.ndim:
+            raise ValueError(
+                f"RebatchSubscription axis {self._axis} does not exist in an array of shape "
+                f"{array.shape}"
+            )
+        axis = self._axis % array.ndim
+        if self._pieces:
+            expected = _shapeWithout(self._pieces[0].shape, axis)
+            if _shapeWithout(array.shape, axis) != expected:
+                raise ValueError(
+                    f"RebatchSubscription got an array of shape {array.shape} after arrays of "
+                    f"shape {self._pieces[0].shape}: all dimensions except axis {self._axis} "
+                    "must match"
+                )
+        length = array.shape[axis]
+        if length == 0:
+            return
+        if not self._pieces and length == self._samples:
+            self._chunks.append(array)
+            return
+        self._pieces.append(array)
+        self._buffered += length
+        if self._buffered < self._samples:
+            return
+        joined = np.concatenate(self._pieces, axis=axis)
+        complete = self._buffered // self._samples
+        for index in range(complete):
+            self._chunks.append(_slice(joined, axis, index * self._samples, (index + 1) * self._samples))
+        rest = _slice(joined, axis, complete * self._samples, self._buffered).copy()
+        self._buffered = rest.shape[axis]
+        self._pieces = [rest] if self._buffered else []
+
+
+def _shapeWithout(shape: tuple[int, ...], axis: int) -> tuple[int, ...]:
+    return shape[:axis] + shape[axis + 1 :]
+
+
+def _slice(array: np.ndarray[Any, Any], axis: int, start: int, stop: int) -> np.ndarray[Any, Any]:
+    index: tuple[slice, ...] = (slice(None),) * axis + (slice(start, stop),)
+    return array[index]

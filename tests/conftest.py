@@ -1,0 +1,37 @@
+"""Test harness: async tests run in a debug-mode loop that fails on blocking calls, every
+test has a time limit, and every test must leave no thread, fd, child or shm entry behind."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator
+
+import pytest
+
+from ._asyncrunner import runAsyncTest
+from ._leaks import Resources
+
+DEFAULT_LOOP_TIMEOUT = 10.0
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    function = pyfuncitem.obj
+    if not inspect.iscoroutinefunction(function):
+        return None
+    marker = pyfuncitem.get_closest_marker("loop_timeout")
+    timeout = float(marker.args[0]) if marker else DEFAULT_LOOP_TIMEOUT
+    allowErrors = pyfuncitem.get_closest_marker("asyncio_errors_expected") is not None
+    names = pyfuncitem._fixtureinfo.argnames
+    kwargs = {name: pyfuncitem.funcargs[name] for name in names}
+    runAsyncTest(lambda: function(**kwargs), timeout, allowErrors)
+    return True
+
+
+@pytest.fixture(autouse=True)
+def noLeaks() -> Iterator[None]:
+    before = Resources.snapshot()
+    yield
+    problems = Resources.snapshot().leakedSince(before)
+    if problems:
+        pytest.fail("the test left resources behind: " + "; ".join(problems))

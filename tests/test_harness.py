@@ -1,0 +1,42 @@
+"""The harness itself must catch what it promises to catch."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import pytest
+
+from ._asyncrunner import AsyncioErrorLogged, LoopBlocked, runAsyncTest
+
+
+def test_a_blocking_call_in_the_loop_fails_the_test() -> None:
+    async def blocks() -> None:
+        time.sleep(0.2)
+
+    with pytest.raises(LoopBlocked, match="blocked"):
+        runAsyncTest(blocks, timeout=5)
+
+
+def test_a_quick_test_passes() -> None:
+    async def quick() -> None:
+        await asyncio.sleep(0)
+
+    runAsyncTest(quick, timeout=5)
+
+
+def test_a_hanging_test_times_out() -> None:
+    async def hangs() -> None:
+        await asyncio.Event().wait()
+
+    with pytest.raises(TimeoutError):
+        runAsyncTest(hangs, timeout=0.1)
+
+
+def test_asyncio_errors_fail_the_test() -> None:
+    async def logsError() -> None:
+        logging.getLogger("asyncio").error("Task exception was never retrieved")
+
+    with pytest.raises(AsyncioErrorLogged):
+        runAsyncTest(logsError, timeout=5)
