@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import numbers
 from collections import deque
 from collections.abc import Awaitable, Callable, Generator
 from typing import Any
@@ -62,6 +63,16 @@ class EventSubscription:
         return self.get().__await__()
 
 
+class _Delivery:
+    """One item handed to the readers that were waiting when it was put."""
+
+    __slots__ = ("item", "read")
+
+    def __init__(self, item: Any) -> None:
+        self.item = item
+        self.read = False
+
+
 class MostRecentSubscription:
     """Keeps only the newest item: a slow reader gets fewer items, never older ones.
 
@@ -72,42 +83,49 @@ class MostRecentSubscription:
 
     def __init__(self) -> None:
         self._pending: Any = _NOTHING
-        self._waiters: deque[asyncio.Future[tuple[Any, bool]]] = deque()
+        self._pendingFrom: _Delivery | None = None
+        self._waiters: deque[asyncio.Future[_Delivery]] = deque()
 
     def put_nowait(self, item: Any) -> None:
         """Replaces any unread item with ``item`` and wakes the waiting readers."""
         waiters = [waiter for waiter in self._waiters if not waiter.done()]
         self._waiters.clear()
-        onlyReader = len(waiters) == 1
+        delivery = _Delivery(item)
         for waiter in waiters:
-            waiter.set_result((item, onlyReader))
+            waiter.set_result(delivery)
         self._pending = _NOTHING if waiters else item
+        self._pendingFrom = None
 
     def get_nowait(self) -> Any:
         """The unread newest item; raises ``asyncio.QueueEmpty`` if there is none."""
         if self._pending is _NOTHING:
             raise asyncio.QueueEmpty
-        item, self._pending = self._pending, _NOTHING
+        item, self._pending, self._pendingFrom = self._pending, _NOTHING, None
         return item
 
     async def get(self) -> Any:
         """Returns the newest unread item, waiting for one if needed."""
         if self._pending is not _NOTHING:
             return self.get_nowait()
-        waiter: asyncio.Future[tuple[Any, bool]] = asyncio.get_running_loop().create_future()
+        waiter: asyncio.Future[_Delivery] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         try:
-            item, _ = await waiter
-            return item
+            delivery = await waiter
         except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled():
-                item, onlyReader = waiter.result()
-                if onlyReader and self._pending is _NOTHING:
-                    # It arrived just as its only reader was cancelled: keep it for the next.
-                    self._pending = item
+                self._keepUnread(waiter.result())
             elif waiter in self._waiters:
                 self._waiters.remove(waiter)
             raise
+        delivery.read = True
+        if self._pendingFrom is delivery:  # a cancelled co-reader had kept it: it is read now
+            self._pending, self._pendingFrom = _NOTHING, None
+        return delivery.item
+
+    def _keepUnread(self, delivery: _Delivery) -> None:
+        """A reader was cancelled just as ``delivery`` reached it: keep it unless read."""
+        if not delivery.read and self._pending is _NOTHING:
+            self._pending, self._pendingFrom = delivery.item, delivery
 
 
 class GetterSubscription:
@@ -220,15 +238,15 @@ class RebatchSubscription:
     """
 
     def __init__(self, samples: int, axis: int = 0, subscription: Any = None) -> None:
-        if isinstance(samples, bool) or not isinstance(samples, int) or samples <= 0:
+        if isinstance(samples, bool) or not isinstance(samples, numbers.Integral) or samples <= 0:
             raise ValueError(f"RebatchSubscription needs a positive integer samples, got {samples!r}")
-        if isinstance(axis, bool) or not isinstance(axis, int):
+        if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
             raise TypeError(f"RebatchSubscription's axis must be an integer, got {axis!r}")
-        self._samples = samples
-        self._axis = axis
+        self._samples: int = int(samples)
+        self._axis: int = int(axis)
         self._subscription: Any = subscription if subscription is not None else asyncio.Queue()
         self._pieces: list[np.ndarray[Any, Any]] = []
-        self._buffered = 0
+        self._buffered: int = 0
         self._chunks: deque[np.ndarray[Any, Any]] = deque()
 
     def put_nowait(self, data: Any) -> None:
@@ -243,7 +261,7 @@ class RebatchSubscription:
 
     def _add(self, data: Any) -> None:
         array = data if isinstance(data, np.ndarray) else np.asarray(data)
-        if array.dtype == object or array.ndim == 0:
+        if array.dtype.kind not in "biufc" or array.ndim == 0:
             raise TypeError(
                 f"RebatchSubscription needs numeric arrays of at least one dimension, got {data!r}"
             )
