@@ -7,6 +7,9 @@ from .base import (
     BaseSubscriptionConsumer,
     BaseSubscriptionProducer,
     NoClosedSubscription,
+    ProcessSubscriptionConsumer,
+    ProcessSubscriptionProducer,
+    ProcessSubscriptionProducerConsumer,
     SubscriptionClosed,
     SubscriptionConsumer,
     SubscriptionProducer,
@@ -14,6 +17,7 @@ from .base import (
     ThreadedSubscriptionConsumer,
     ThreadedSubscriptionProducer,
 )
+from .shm import Frame
 from .subscriptions import (
     CallbackSubscription,
     DelayedSubscription,
@@ -31,9 +35,13 @@ __all__ = [
     "CallbackSubscription",
     "DelayedSubscription",
     "EventSubscription",
+    "Frame",
     "GetterSubscription",
     "MostRecentSubscription",
     "NoClosedSubscription",
+    "ProcessSubscriptionConsumer",
+    "ProcessSubscriptionProducer",
+    "ProcessSubscriptionProducerConsumer",
     "RebatchSubscription",
     "SubscriptionClosed",
     "SubscriptionConsumer",

@@ -10,12 +10,20 @@ from .base import (
     SubscriptionProducerConsumer,
 )
 from .events import baseEventHandler, threadedEventHandler
+from .multiprocess import (
+    ProcessSubscriptionConsumer,
+    ProcessSubscriptionProducer,
+    ProcessSubscriptionProducerConsumer,
+)
 from .thread import ThreadedSubscriptionConsumer, ThreadedSubscriptionProducer
 
 __all__ = [
     "BaseSubscriptionConsumer",
     "BaseSubscriptionProducer",
     "NoClosedSubscription",
+    "ProcessSubscriptionConsumer",
+    "ProcessSubscriptionProducer",
+    "ProcessSubscriptionProducerConsumer",
     "SubscriptionClosed",
     "SubscriptionConsumer",
     "SubscriptionProducer",

@@ -84,12 +84,6 @@ class ThreadedObject(threadedEventHandler, metaclass=StartsAfterInit):
 
     def _closeInLoop(self, closeNow: Callable[[], None]) -> None:
         """Runs ``closeNow`` in the loop; from another thread, flags the worker at once."""
-        if self._loopBinding.loop is None or self._loopBinding.inLoopThread():
-            self._bindLoop()
-            closeNow()
-            return
-        self._shouldClose = True
-        try:
-            self._loopBinding.call(closeNow)
-        except LoopGone:
-            closeNow()
+        if self._loopBinding.loop is not None and not self._loopBinding.inLoopThread():
+            self._shouldClose = True
+        self._runInLoop(closeNow)

@@ -263,6 +263,14 @@ class threadedEventHandler(baseEventHandler):
         except LoopGone:
             self._log.debug("event loop closed; dropped %s%r", function, args)
 
+    def _runInLoop(self, function: Callable[[], None]) -> None:
+        """Runs ``function()`` in the object's loop; right now if there is none (any more)."""
+        self._bindLoop()
+        try:
+            self._loopBinding.call(function)
+        except LoopGone:
+            function()
+
     def _setReady(self, value: bool = True) -> None:
         """Thread-safe :meth:`baseEventHandler._setReady`."""
         self._callInLoop(baseEventHandler._setReady, self, value)

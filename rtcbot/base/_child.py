@@ -1,0 +1,268 @@
+"""What runs inside a child process: its entry point and its end of the transport.
+
+The child gets the object's class and user attributes (never the parent's event loop,
+listeners or sockets), rebuilds the object around a :class:`ChildLink`, and runs the
+work method (``_producer``, ``_consumer`` or ``_producerConsumer``). Everything the
+child says to its parent (data, ready, errors, close) goes through the link, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import logging
+import os
+import pickle
+import signal
+import socket
+import sys
+import time
+import traceback
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .._ratelimit import RateLimitedLog
+from ..shm.channel import BlockingChannel
+from ..shm.protocol import (
+    Kind,
+    decodeFrame,
+    decodeRelease,
+    decodeRetire,
+    decodeRing,
+    encode,
+    encodeFrame,
+    encodeReady,
+    encodeRelease,
+)
+from ..shm.ring import Claim, SlotReader, SlotWriter, fitsInSlot
+from ._errors import RemoteError, RemoteTraceback, SubscriptionClosed
+
+_PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class ChildSettings:
+    """What the child needs besides the object: its work method and transport sizes."""
+
+    workMethod: str
+    slotCount: int
+    label: str
+
+
+class internalSubscriptionMessage:
+    """A message between a process object's two halves: its ``type`` (a protocol
+    :class:`~rtcbot.shm.protocol.Kind`) and its encoded ``value``."""
+
+    __slots__ = ("type", "value")
+
+    def __init__(self, type: Kind, value: bytes) -> None:
+        self.type = type
+        self.value = value
+
+
+internalSubscriptionMessage.__module__ = "rtcbot.base.multiprocess"
+
+
+class ChildLink:
+    """The child's side of the transport, used by the object's methods inside the child."""
+
+    def __init__(self, channel: BlockingChannel, settings: ChildSettings, log: logging.Logger) -> None:
+        self._channel = channel
+        self._log = RateLimitedLog(log)
+        self._writer = SlotWriter(settings.slotCount, settings.label, channel.send)
+        self._reader = SlotReader(self._sendRelease)
+        self._inbox: deque[internalSubscriptionMessage] = deque()
+        self._claims: dict[int, Claim] = {}
+        self._frameSequence = 0
+        self.closeRequested = False
+
+    # -- receiving ------------------------------------------------------------------------
+
+    def _pump(self, block: bool) -> None:
+        for kind, payload in self._channel.receive(block):
+            self._handle(kind, payload)
+        if self._channel.ended:
+            self.closeRequested = True  # the parent is gone
+
+    def _handle(self, kind: Kind, payload: bytes) -> None:
+        if kind is Kind.RELEASE:
+            self._writer.release(*decodeRelease(payload))
+        elif kind is Kind.NEW_RING:
+            self._reader.addRing(decodeRing(payload), self._channel.reader.takeFd())
+        elif kind is Kind.RETIRE_RING:
+            self._reader.retire(decodeRetire(payload))
+        elif kind is Kind.CLOSE:
+            self.closeRequested = True
+        else:
+            self._inbox.append(internalSubscriptionMessage(kind, payload))
+
+    def shouldClose(self) -> bool:
+        self._pump(block=False)
+        return self.closeRequested
+
+    def get(self) -> Any:
+        """The next item from the parent; blocks without spinning; SubscriptionClosed on close."""
+        while True:
+            if self.closeRequested:
+                raise SubscriptionClosed("the parent closed this object")
+            if self._inbox:
+                message = self._inbox.popleft()
+                if message.type is Kind.FRAME:
+                    return self._reader.frame(decodeFrame(message.value), time.monotonic_ns())
+                return pickle.loads(message.value)
+            self._pump(block=True)
+
+    # -- sending --------------------------------------------------------------------------
+
+    def _sendRelease(self, generation: int, slot: int) -> None:
+        try:
+            self._channel.send(encodeRelease(generation, slot))
+        except OSError:
+            pass  # the parent is gone
+
+    def claimFrame(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray[Any, Any] | None:
+        """A writable array in a free slot, to fill and then pass to ``put``; None if all are held."""
+        self._pump(block=False)
+        claim = self._writer.claim(tuple(shape), np.dtype(dtype))
+        if claim is None:
+            self._frameSequence += 1
+            self._warnDropped()
+            return None
+        self._claims[id(claim.array)] = claim
+        return claim.array
+
+    def put(self, element: Any, timestamp: int | None, deviceTimestamp: float | None) -> None:
+        """Sends ``element`` to the parent: arrays through slots, anything else pickled."""
+        captured = time.monotonic_ns() if timestamp is None else timestamp
+        claim = self._claims.pop(id(element), None) if isinstance(element, np.ndarray) else None
+        if claim is not None and claim.array is not element:
+            self._claims[id(claim.array)] = claim
+            claim = None
+        if claim is None and fitsInSlot(element):
+            self._pump(block=False)
+            claim = self._writer.claim(element.shape, element.dtype)
+            if claim is None:
+                self._frameSequence += 1
+                self._warnDropped()
+                return
+            np.copyto(claim.array, element, casting="no")
+        if claim is not None:
+            header = self._writer.header(
+                claim, self._frameSequence, captured, time.monotonic_ns(), deviceTimestamp
+            )
+            self._frameSequence += 1
+            self._channel.send(encodeFrame(header))
+            return
+        self._channel.send(encode(Kind.ITEM, _pickleForParent(element)))
+
+    def _warnDropped(self) -> None:
+        self._log.log(
+            "dropped",
+            logging.WARNING,
+            "dropped a frame: all %d slots hold frames the parent process still uses "
+            "(%d dropped so far). A subscriber keeps frames alive: copy() the ones you keep.",
+            self._writer.slotsHeld,
+            self._writer.droppedSlotsFull,
+        )
+
+    def setReady(self, value: bool) -> None:
+        self._channel.send(encodeReady(value))
+
+    def setError(self, error: BaseException) -> None:
+        self._channel.send(encode(Kind.ERROR, encodeError(error)))
+
+    def requestClose(self) -> None:
+        self.closeRequested = True
+        self._channel.send(encode(Kind.CLOSE))
+
+    def finish(self) -> None:
+        """Tells the parent the work method returned, then closes the link."""
+        try:
+            self._channel.send(encode(Kind.DONE))
+        except OSError:
+            pass
+        self._writer.close()
+        self._reader.close()
+        self._channel.close()
+
+
+def _pickleForParent(element: Any) -> bytes:
+    try:
+        return pickle.dumps(element, pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:
+        raise TypeError(
+            f"cannot send {type(element).__name__} {element!r:.80} to the parent process: "
+            f"it does not pickle ({exc}). Send arrays, or picklable objects."
+        ) from exc
+
+
+def encodeError(error: BaseException) -> bytes:
+    """An exception as bytes: pickled if possible, always with type, message and traceback."""
+    text = "".join(traceback.format_exception(error))
+    typeName = f"{type(error).__module__}.{type(error).__qualname__}"
+    try:
+        pickled: bytes | None = pickle.dumps(error, pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        pickled = None
+    return pickle.dumps((pickled, typeName, str(error), text))
+
+
+def decodeError(payload: bytes) -> BaseException:
+    """The exception a child reported, with its traceback text as ``__cause__``."""
+    pickled, typeName, message, text = pickle.loads(payload)
+    error: BaseException | None = None
+    if pickled is not None:
+        try:
+            error = pickle.loads(pickled)
+        except Exception:
+            error = None
+    if not isinstance(error, BaseException):
+        error = RemoteError(f"{typeName}: {message}")
+    error.__cause__ = RemoteTraceback(f'\n"""\n{text}"""')
+    return error
+
+
+def _becomeChild() -> None:
+    """Process-wide setup of a fresh child: die with the parent, leave Ctrl-C to it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() == 1:  # the parent died before we could ask to follow it
+        os._exit(0)
+    # After fork the parent's running loop is still recorded for this thread.
+    asyncio._set_running_loop(None)
+    asyncio.set_event_loop_policy(None)
+
+
+def runChild(cls: type[Any], userState: dict[str, Any], settings: ChildSettings, sock: socket.socket) -> None:
+    """The child process's entry point."""
+    _becomeChild()
+    log = logging.getLogger("rtcbot").getChild(cls.__name__)
+    link = ChildLink(BlockingChannel(sock), settings, log)
+    obj = object.__new__(cls)
+    obj.__dict__.update(userState)
+    obj.__dict__["_log"] = log
+    obj.__dict__["_childLinkInstance"] = link
+    try:
+        getattr(obj, settings.workMethod)()
+    except SubscriptionClosed:
+        pass
+    except SystemExit as exit:
+        if exit.code not in (None, 0):
+            _report(link, exit)
+    except BaseException as error:
+        if not link.closeRequested or not isinstance(error, BrokenPipeError | ConnectionError):
+            _report(link, error)
+    finally:
+        link.finish()
+
+
+def _report(link: ChildLink, error: BaseException) -> None:
+    try:
+        link.setError(error)
+    except OSError:
+        pass  # the parent is gone: nobody to tell

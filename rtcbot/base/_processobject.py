@@ -1,0 +1,429 @@
+"""The parent's side of an object whose work runs in a child process.
+
+The parent starts the child once the object is constructed, reads what the child sends
+with ``loop.add_reader`` (no helper thread), watches the child's exit through its process
+sentinel, and tears everything down in the background after ``close()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import pickle
+import signal
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..shm.channel import LoopChannel
+from ..shm.frame import Frame
+from ..shm.protocol import (
+    Kind,
+    MessageReader,
+    decodeFrame,
+    decodeReady,
+    decodeRelease,
+    decodeRetire,
+    decodeRing,
+    encode,
+    encodeFrame,
+    encodeRelease,
+)
+from ..shm.ring import DEFAULT_SLOT_COUNT, SlotReader, SlotWriter, fitsInSlot
+from ._child import ChildLink, ChildSettings, decodeError, runChild
+from ._errors import ChildProcessDied
+from ._loopbinding import LoopGone
+from ._worker import StartsAfterInit
+from .events import baseEventHandler, threadedEventHandler
+
+#: The parent stops reading a consumer's subscription while this much is unsent.
+SEND_HIGH_WATER = 4 << 20
+
+
+@dataclass(frozen=True)
+class TransportStatistics:
+    """Counters of one direction of a process object's transport."""
+
+    frames: int
+    """Arrays that went through shared-memory slots."""
+    items: int
+    """Other items, pickled."""
+    dropped: dict[str, int]
+    """Items lost, by cause: ``slotsFull`` (every slot held by the reader), ``unpicklable``
+    (could not be sent), ``undecodable`` (could not be unpickled here)."""
+    slotsInUse: int
+    """Slots whose frames the reading side still holds."""
+    peakSlotsInUse: int
+    slotCount: int
+    """Slots per ring."""
+
+
+class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
+    """Parent-side machinery shared by the three process classes."""
+
+    def _initProcess(
+        self,
+        userNames: set[str],
+        workMethod: str,
+        daemonProcess: bool,
+        joinTimeout: float,
+        slotCount: int,
+        startMethod: str | None,
+    ) -> None:
+        if slotCount < 1:
+            raise ValueError(f"slotCount must be at least 1, got {slotCount}")
+        if joinTimeout < 0:
+            raise ValueError(f"joinTimeout must not be negative, got {joinTimeout}")
+        name = type(self).__name__
+        self._context: Any = multiprocessing.get_context(startMethod)
+        self._daemonProcess = daemonProcess
+        self._joinTimeout = joinTimeout
+        self._slotCount = slotCount
+        self._settings = ChildSettings(workMethod, slotCount, f"{name}-from-child")
+        parentSocket, self._childSocket = socket.socketpair()
+        self._channel = LoopChannel(parentSocket, self._onChildMessage, self._onChannelEnd)
+        self._fromChild = SlotReader(self._releaseToChild)
+        self._toChild = SlotWriter(slotCount, f"{name}-to-child", self._channel.send)
+        self._process: Any = None
+        self._attachedLoop: asyncio.AbstractEventLoop | None = None
+        self._escalation: asyncio.TimerHandle | None = None
+        self._feeder: asyncio.Task[None] | None = None
+        self._childExited = False
+        self._tornDown = False
+        self._framesFromChild = 0
+        self._itemsFromChild = 0
+        self._childDroppedSlotsFull = 0
+        self._undecodable = 0
+        self._framesToChild = 0
+        self._itemsToChild = 0
+        self._unpicklable = 0
+        self._peakSlotsHeldByChild = 0
+        self._toChildSequence = 0
+        self._machineryNames = (frozenset(self.__dict__) - userNames) | {"_machineryNames"}
+
+    # -- starting -----------------------------------------------------------------------
+
+    def _afterInit(self) -> None:
+        try:
+            self._startChild()
+        except BaseException:
+            self._childSocket.close()
+            self._channel.close()
+            raise
+        self._loopBinding.whenBound(self._attach)
+
+    def _userState(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k not in self._machineryNames}
+
+    def _startChild(self) -> None:
+        state = self._userState()
+        method = self._context.get_start_method()
+        if method != "fork":
+            _checkPicklable(type(self), state, method)
+        self._process = self._context.Process(
+            target=runChild,
+            args=(type(self), state, self._settings, self._childSocket),
+            daemon=self._daemonProcess,
+            name=f"rtcbot-{type(self).__name__}",
+        )
+        self._process.start()
+        self._childSocket.close()
+
+    def _attach(self) -> None:
+        loop = self._loopBinding.loop
+        if loop is None or self._tornDown:
+            return
+        self._attachedLoop = loop
+        self._channel.attach(loop)
+        loop.add_reader(self._process.sentinel, self._onChildExit)
+        self._startFeeding(loop)
+
+    def _startFeeding(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Consumers start sending their subscription to the child here."""
+
+    # -- what the child says ----------------------------------------------------------------
+
+    def _onChildMessage(self, kind: Kind, payload: bytes, reader: MessageReader) -> None:
+        if kind is Kind.FRAME:
+            self._receiveFrame(payload)
+        elif kind is Kind.ITEM:
+            self._receiveItem(payload)
+        elif kind is Kind.NEW_RING:
+            self._fromChild.addRing(decodeRing(payload), reader.takeFd())
+        elif kind is Kind.RETIRE_RING:
+            self._fromChild.retire(decodeRetire(payload))
+        elif kind is Kind.RELEASE:
+            self._toChild.release(*decodeRelease(payload))
+        elif kind is Kind.READY:
+            baseEventHandler._setReady(self, decodeReady(payload))
+        elif kind is Kind.ERROR:
+            baseEventHandler._setError(self, decodeError(payload))
+        elif kind is Kind.CLOSE:
+            self.close()
+
+    def _receiveFrame(self, payload: bytes) -> None:
+        header = decodeFrame(payload)
+        self._childDroppedSlotsFull = header.dropped
+        self._framesFromChild += 1
+        if not self._hasSubscribers():
+            self._fromChild.discard(header)
+            return
+        self._publishFromChild(self._fromChild.frame(header, time.monotonic_ns()))
+
+    def _receiveItem(self, payload: bytes) -> None:
+        try:
+            item = pickle.loads(payload)
+        except Exception as exc:
+            self._undecodable += 1
+            self._rateLimitedLog.log(
+                "undecodable", logging.ERROR, "cannot unpickle an item from the child: %r", exc
+            )
+            return
+        self._itemsFromChild += 1
+        self._publishFromChild(item)
+
+    def _hasSubscribers(self) -> bool:
+        return False
+
+    def _publishFromChild(self, item: Any) -> None:
+        self._rateLimitedLog.log(
+            "unexpected",
+            logging.WARNING,
+            "the child of %s sent data, but a consumer has no subscribers to give it to; "
+            "use ProcessSubscriptionProducerConsumer to get data back",
+            type(self).__name__,
+        )
+
+    def _releaseToChild(self, generation: int, slot: int) -> None:
+        try:
+            self._loopBinding.call(self._channel.send, encodeRelease(generation, slot))
+        except LoopGone:
+            pass
+
+    def _onChannelEnd(self) -> None:
+        """The child's socket closed; its exit is handled when its sentinel fires."""
+
+    def _onChildExit(self) -> None:
+        if self._attachedLoop is not None:
+            self._attachedLoop.remove_reader(self._process.sentinel)
+        self._channel.receiveAvailable()  # everything the child sent before it ended
+        self._process.join(0)
+        self._childExited = True
+        exitcode = self._process.exitcode
+        if not self.closed:
+            if exitcode:
+                baseEventHandler._setError(self, self._deathError(exitcode))
+            else:
+                self.close()
+        self._teardown()
+
+    def _deathError(self, exitcode: int) -> ChildProcessDied:
+        who = f"the child process of {type(self).__name__} (pid {self._process.pid})"
+        if exitcode < 0:
+            return ChildProcessDied(f"{who} was killed by signal {signal.Signals(-exitcode).name}", exitcode)
+        return ChildProcessDied(f"{who} exited with code {exitcode}", exitcode)
+
+    # -- sending to the child -------------------------------------------------------------
+
+    def _sendToChild(self, item: Any) -> None:
+        """Sends one item to the child: arrays through slots, anything else pickled."""
+        if fitsInSlot(item):
+            claim = self._toChild.claim(item.shape, item.dtype)
+            if claim is None:
+                self._rateLimitedLog.log(
+                    "slotsFull",
+                    logging.WARNING,
+                    "dropped a frame for the child: all %d slots hold frames the child still uses",
+                    self._slotCount,
+                )
+                return
+            np.copyto(claim.array, item, casting="no")
+            isFrame = isinstance(item, Frame)
+            header = self._toChild.header(
+                claim,
+                item.sequence if isFrame else self._toChildSequence,
+                item.timestamp if isFrame else time.monotonic_ns(),
+                time.monotonic_ns(),
+                item.deviceTimestamp if isFrame else None,
+            )
+            self._toChildSequence += 1
+            self._framesToChild += 1
+            self._peakSlotsHeldByChild = max(self._peakSlotsHeldByChild, self._toChild.slotsHeld)
+            self._channel.send(encodeFrame(header))
+            return
+        try:
+            data = pickle.dumps(item, pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:
+            self._unpicklable += 1
+            self._rateLimitedLog.log(
+                ("unpicklable", type(item)),
+                logging.ERROR,
+                "cannot send %s to the child process: it does not pickle (%r); it was dropped",
+                type(item).__name__,
+                exc,
+            )
+            return
+        self._itemsToChild += 1
+        self._channel.send(encode(Kind.ITEM, data))
+
+    # -- closing --------------------------------------------------------------------------
+
+    def _stopChild(self) -> None:
+        """Asks the child to stop; escalates to SIGTERM, then SIGKILL, ``joinTimeout`` apart."""
+        if self._childExited:
+            self._teardown()
+            return
+        self._channel.send(encode(Kind.CLOSE))
+        loop = self._attachedLoop
+        if loop is not None and not loop.is_closed():
+            self._escalation = loop.call_later(self._joinTimeout, self._terminateChild)
+            return
+        # No event loop to wait in: we are in synchronous code, so waiting is allowed.
+        self._process.join(self._joinTimeout)
+        for stop in (self._process.terminate, self._process.kill):
+            if self._process.exitcode is None:
+                stop()
+                self._process.join(self._joinTimeout)
+        self._childExited = True
+        self._teardown()
+
+    def _terminateChild(self) -> None:
+        if self._process.exitcode is None and not self._childExited:
+            self._log.warning("child did not stop within %.1f s; terminating it", self._joinTimeout)
+            self._process.terminate()
+            assert self._attachedLoop is not None
+            self._escalation = self._attachedLoop.call_later(self._joinTimeout, self._process.kill)
+
+    def _teardown(self) -> None:
+        if self._tornDown:
+            return
+        self._tornDown = True
+        if self._escalation is not None:
+            self._escalation.cancel()
+        if self._feeder is not None:
+            self._feeder.cancel()
+        self._channel.close()
+        self._fromChild.close()
+        self._toChild.close()
+        if self._process.exitcode is not None:
+            self._process.close()
+        self._notifyState()
+
+    def _isTornDown(self) -> bool:
+        return self.closed and self._tornDown
+
+    # -- statistics -------------------------------------------------------------------------
+
+    def _fromChildStatistics(self) -> TransportStatistics:
+        return TransportStatistics(
+            frames=self._framesFromChild,
+            items=self._itemsFromChild,
+            dropped={"slotsFull": self._childDroppedSlotsFull, "undecodable": self._undecodable},
+            slotsInUse=self._fromChild.inUse,
+            peakSlotsInUse=self._fromChild.peakInUse,
+            slotCount=self._slotCount,
+        )
+
+    def _toChildStatistics(self) -> TransportStatistics:
+        return TransportStatistics(
+            frames=self._framesToChild,
+            items=self._itemsToChild,
+            dropped={"slotsFull": self._toChild.droppedSlotsFull, "unpicklable": self._unpicklable},
+            slotsInUse=self._toChild.slotsHeld,
+            peakSlotsInUse=self._peakSlotsHeldByChild,
+            slotCount=self._slotCount,
+        )
+
+    # -- the child's side ---------------------------------------------------------------------
+
+    @property
+    def _shouldClose(self) -> bool:
+        """In the child: whether the parent asked to stop. In the parent: whether closing."""
+        link = self._childLink
+        if link is not None:
+            return link.shouldClose()
+        closing: bool = self.__dict__.get("_closing", False)
+        return closing
+
+    @_shouldClose.setter
+    def _shouldClose(self, value: bool) -> None:
+        self.__dict__["_closing"] = value
+
+    def _setReady(self, value: bool = True) -> None:
+        """Sets the ready state; from the child it reaches the parent."""
+        link = self._childLink
+        if link is not None:
+            link.setReady(value)
+        else:
+            super()._setReady(value)
+
+    def _setError(self, value: BaseException | None) -> None:
+        """Reports an error; from the child it reaches the parent, which then closes."""
+        link = self._childLink
+        if link is None:
+            super()._setError(value)
+        elif value is not None:
+            if not isinstance(value, BaseException):
+                raise TypeError(f"_setError() needs an exception instance, got {value!r}")
+            link.setError(value)
+
+    def _close(self) -> None:
+        """Closes; from the child it asks the parent to close the object."""
+        link = self._childLink
+        if link is not None:
+            link.requestClose()
+        else:
+            self.close()
+
+    def _closeSides(self) -> None:
+        """Closes the producer and/or consumer side (set by each class)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Closes at once and stops the child in the background; ``await obj`` waits for it.
+
+        The child is asked to stop, then terminated after ``joinTimeout`` seconds, then
+        killed after as long again. Never blocks the event loop.
+        """
+        if self._childLink is not None:
+            self._childLink.requestClose()
+            return
+        self._runInLoop(self._closeNow)
+
+    def _closeNow(self) -> None:
+        if self.closed:
+            return
+        self._closeSides()
+        baseEventHandler.close(self)
+        self._stopChild()
+
+
+    @property
+    def _childLink(self) -> ChildLink | None:
+        """The transport inside the child; None in the parent."""
+        link: ChildLink | None = self.__dict__.get("_childLinkInstance")
+        return link
+
+
+def _checkPicklable(cls: type, state: dict[str, Any], method: str) -> None:
+    """Raises a TypeError naming what cannot be sent to a spawned or forkserver child."""
+    try:
+        pickle.dumps(cls)
+    except Exception as exc:
+        raise TypeError(
+            f"{cls.__qualname__} cannot run in a child process under the {method!r} start method: "
+            f"the class must be importable by name (define it at module level) ({exc})"
+        ) from None
+    for name, value in state.items():
+        try:
+            pickle.dumps(value)
+        except Exception as exc:
+            raise TypeError(
+                f"{cls.__qualname__}.{name} ({type(value).__name__}) cannot be sent to the child "
+                f"process under the {method!r} start method: it does not pickle ({exc}). Create it "
+                "inside the work method instead, make it picklable, or use startMethod='fork'."
+            ) from None

@@ -1,0 +1,276 @@
+"""Producers and consumers whose work runs in a child process, with frames moving
+through shared memory without copies.
+
+Subclass and override the work method: ``_producer()``, ``_consumer()`` or
+``_producerConsumer()``. It runs in the child, where ``self._setReady()``,
+``self._put_nowait()``, ``self._get()``, ``self._setError()``, ``self._close()`` and
+``self._shouldClose`` talk to the parent. The child gets the class and the attributes you
+set (before or after ``super().__init__()``); under the ``spawn`` and ``forkserver``
+start methods these must pickle.
+
+Numpy arrays travel through slots of a shared-memory ring and arrive as read-only
+:class:`~rtcbot.shm.Frame` views; other items are pickled. Both keep their order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..shm.ring import DEFAULT_SLOT_COUNT
+from ._child import internalSubscriptionMessage
+from ._errors import ChildProcessDied, RemoteError, RemoteTraceback, SubscriptionClosed
+from ._processobject import SEND_HIGH_WATER, ProcessObject, TransportStatistics
+from .base import (
+    BaseSubscriptionConsumer,
+    BaseSubscriptionProducer,
+    ConsumerStatistics,
+    ProducerConsumerStatistics,
+    ProducerStatistics,
+    pickSubscriptionType,
+)
+from .events import baseEventHandler
+
+__all__ = [
+    "ChildProcessDied",
+    "ProcessConsumerStatistics",
+    "ProcessProducerConsumerStatistics",
+    "ProcessProducerStatistics",
+    "ProcessSubscriptionConsumer",
+    "ProcessSubscriptionProducer",
+    "ProcessSubscriptionProducerConsumer",
+    "RemoteError",
+    "RemoteTraceback",
+    "TransportStatistics",
+    "internalSubscriptionMessage",
+]
+
+
+@dataclass(frozen=True)
+class ProcessProducerStatistics(ProducerStatistics):
+    """A process producer's counters, with its transport from the child."""
+
+    fromChild: TransportStatistics
+
+
+@dataclass(frozen=True)
+class ProcessConsumerStatistics(ConsumerStatistics):
+    """A process consumer's counters, with its transport to the child."""
+
+    toChild: TransportStatistics
+
+
+@dataclass(frozen=True)
+class ProcessProducerConsumerStatistics(ProducerConsumerStatistics):
+    """Counters of both sides and both transport directions."""
+
+    fromChild: TransportStatistics
+    toChild: TransportStatistics
+
+
+def _childOnly(obj: ProcessObject, method: str) -> Any:
+    link = obj._childLink
+    if link is None:
+        raise RuntimeError(
+            f"{type(obj).__name__}.{method}() works inside the child process only, i.e. in the "
+            "work method (_producer, _consumer or _producerConsumer)"
+        )
+    return link
+
+
+class _ProducesFromChild(ProcessObject, BaseSubscriptionProducer):
+    """What the producing classes share: the child publishes, the parent fans out."""
+
+    def _put_nowait(
+        self, element: Any, *, timestamp: int | None = None, deviceTimestamp: float | None = None
+    ) -> None:
+        """Publishes ``element``. In the child: sends it to the parent (arrays through a
+        shared-memory slot, stamped with ``timestamp`` in ``time.monotonic_ns()`` units,
+        default now, and the device's own ``deviceTimestamp`` if given)."""
+        link = self._childLink
+        if link is not None:
+            link.put(element, timestamp, deviceTimestamp)
+        else:
+            BaseSubscriptionProducer._put_nowait(self, element)
+
+    def _claimFrame(self, shape: tuple[int, ...], dtype: Any = np.uint8) -> np.ndarray[Any, Any] | None:
+        """In the child: a writable array in a free slot. Fill it (e.g. ``cap.read(image=a)``)
+        and pass it to ``_put_nowait``: the frame then reaches the parent with no copy at all.
+        Returns None (the frame is counted as dropped) when every slot is held."""
+        link = _childOnly(self, "_claimFrame")
+        frame: np.ndarray[Any, Any] | None = link.claimFrame(shape, dtype)
+        return frame
+
+    def _hasSubscribers(self) -> bool:
+        return len(self._subscribers) > 0
+
+    def _publishFromChild(self, item: Any) -> None:
+        BaseSubscriptionProducer._put_nowait(self, item)
+
+
+class _ConsumesInChild(ProcessObject, BaseSubscriptionConsumer):
+    """What the consuming classes share: the parent feeds the child from the subscription."""
+
+    def _get(self) -> Any:
+        """In the child: the next item, blocking (without spinning) until one arrives.
+        Raises ``SubscriptionClosed`` once the object is closed."""
+        return _childOnly(self, "_get").get()
+
+    def _startFeeding(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._feeder = loop.create_task(self._feedChild())
+
+    async def _feedChild(self) -> None:
+        try:
+            while True:
+                self._sendToChild(await self._nextItem())
+                if self._channel.pendingBytes > SEND_HIGH_WATER:
+                    await self._channel.drained()
+        except SubscriptionClosed:
+            pass
+
+
+class ProcessSubscriptionProducer(_ProducesFromChild):
+    """A producer whose ``_producer()`` runs in a child process.
+
+    In ``_producer()``: call ``self._setReady(True)``, loop ``while not self._shouldClose``
+    and publish with ``self._put_nowait(x)``. Returning (or raising) ends the child and
+    closes the object; everything published before arrives first, in order.
+
+    ``slotCount`` slots of shared memory carry arrays (a frame is dropped and counted when
+    subscribers hold every slot); ``startMethod`` picks ``fork``, ``forkserver`` or
+    ``spawn`` (default: multiprocessing's default).
+    """
+
+    def __init__(
+        self,
+        defaultSubscriptionType: Callable[[], Any] | None = None,
+        logger: logging.Logger | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+        daemonProcess: bool = True,
+        joinTimeout: float = 1,
+        *,
+        defaultSubscriptionClass: Callable[[], Any] | None = None,
+        defaultAutosubscribe: bool = False,
+        slotCount: int = DEFAULT_SLOT_COUNT,
+        startMethod: str | None = None,
+    ) -> None:
+        userNames = set(self.__dict__)
+        baseEventHandler.__init__(self, logger)
+        self._initLoopBinding(loop)
+        self._initProducer(
+            pickSubscriptionType(type(self).__name__, defaultSubscriptionClass, defaultSubscriptionType),
+            defaultAutosubscribe,
+        )
+        self._initProcess(userNames, "_producer", daemonProcess, joinTimeout, slotCount, startMethod)
+
+    def _producer(self) -> None:
+        """Override: the data-gathering loop, run in the child process."""
+        raise NotImplementedError(f"{type(self).__name__} must override _producer()")
+
+    def _closeSides(self) -> None:
+        self._closeProducerSide()
+
+    def statistics(self) -> ProcessProducerStatistics:
+        """A snapshot of the counters, including the transport from the child."""
+        base = BaseSubscriptionProducer.statistics(self)
+        return ProcessProducerStatistics(
+            base.published, base.subscribers, base.listenerErrors, self._fromChildStatistics()
+        )
+
+
+class ProcessSubscriptionConsumer(_ConsumesInChild):
+    """A consumer whose ``_consumer()`` runs in a child process.
+
+    The parent reads the active subscription (or what ``put_nowait`` inserts) and sends
+    each item to the child, arrays through shared memory. In ``_consumer()``: call
+    ``self._setReady(True)`` and loop on ``self._get()``, which raises
+    ``SubscriptionClosed`` once the object is closed.
+    """
+
+    def __init__(
+        self,
+        directPutSubscriptionType: Callable[[], Any] = asyncio.Queue,
+        logger: logging.Logger | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+        daemonProcess: bool = True,
+        joinTimeout: float = 1,
+        *,
+        slotCount: int = DEFAULT_SLOT_COUNT,
+        startMethod: str | None = None,
+    ) -> None:
+        userNames = set(self.__dict__)
+        baseEventHandler.__init__(self, logger)
+        self._initLoopBinding(loop)
+        self._initConsumer(directPutSubscriptionType)
+        self._initProcess(userNames, "_consumer", daemonProcess, joinTimeout, slotCount, startMethod)
+
+    def _consumer(self) -> None:
+        """Override: the data-processing loop, run in the child process."""
+        raise NotImplementedError(f"{type(self).__name__} must override _consumer()")
+
+    def _closeSides(self) -> None:
+        self._closeConsumerSide()
+
+    def statistics(self) -> ProcessConsumerStatistics:
+        """A snapshot of the counters, including the transport to the child."""
+        base = BaseSubscriptionConsumer.statistics(self)
+        return ProcessConsumerStatistics(
+            base.received, base.sourceSwitches, base.sourceErrors, self._toChildStatistics()
+        )
+
+
+class ProcessSubscriptionProducerConsumer(_ConsumesInChild, _ProducesFromChild):
+    """Both, in one child process: ``_producerConsumer()`` reads with ``self._get()`` and
+    publishes with ``self._put_nowait()`` (e.g. frames in, detections out)."""
+
+    def __init__(
+        self,
+        directPutSubscriptionType: Callable[[], Any] = asyncio.Queue,
+        defaultSubscriptionType: Callable[[], Any] | None = None,
+        logger: logging.Logger | None = None,
+        defaultAutosubscribe: bool = False,
+        loop: asyncio.AbstractEventLoop | None = None,
+        daemonProcess: bool = True,
+        joinTimeout: float = 1,
+        *,
+        defaultSubscriptionClass: Callable[[], Any] | None = None,
+        slotCount: int = DEFAULT_SLOT_COUNT,
+        startMethod: str | None = None,
+    ) -> None:
+        userNames = set(self.__dict__)
+        baseEventHandler.__init__(self, logger)
+        self._initLoopBinding(loop)
+        self._initConsumer(directPutSubscriptionType)
+        self._initProducer(
+            pickSubscriptionType(type(self).__name__, defaultSubscriptionClass, defaultSubscriptionType),
+            defaultAutosubscribe,
+        )
+        self._initProcess(userNames, "_producerConsumer", daemonProcess, joinTimeout, slotCount, startMethod)
+
+    def _producerConsumer(self) -> None:
+        """Override: the processing loop, run in the child process."""
+        raise NotImplementedError(f"{type(self).__name__} must override _producerConsumer()")
+
+    def _closeSides(self) -> None:
+        self._closeConsumerSide()
+        self._closeProducerSide()
+
+    def statistics(self) -> ProcessProducerConsumerStatistics:
+        """A snapshot of the counters of both sides and both directions."""
+        output = BaseSubscriptionProducer.statistics(self)
+        input = BaseSubscriptionConsumer.statistics(self)
+        return ProcessProducerConsumerStatistics(
+            published=output.published,
+            subscribers=output.subscribers,
+            listenerErrors=output.listenerErrors,
+            received=input.received,
+            sourceSwitches=input.sourceSwitches,
+            sourceErrors=input.sourceErrors,
+            fromChild=self._fromChildStatistics(),
+            toChild=self._toChildStatistics(),
+        )

@@ -1,0 +1,208 @@
+"""The two ends of a child process's socket.
+
+:class:`LoopChannel` is the parent's end, driven by the event loop (``add_reader`` /
+``add_writer``, never blocking). :class:`BlockingChannel` is the child's end, used from
+ordinary blocking code. Both speak the messages of :mod:`.protocol`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import threading
+from collections import deque
+from collections.abc import Callable
+
+from .protocol import Kind, MessageReader
+
+RECEIVE_SIZE = 1 << 18
+MAX_FDS = 16
+
+MessageHandler = Callable[[Kind, bytes, MessageReader], None]
+
+
+_FD_ANCILLARY_SIZE = socket.CMSG_LEN(MAX_FDS * 4)
+
+
+def _receive(sock: socket.socket, flags: int = 0) -> tuple[bytes, list[int]]:
+    """One recvmsg: the bytes and any passed fds. (socket.recv_fds ignores flags on 3.11.)"""
+    data, ancillary, _, _ = sock.recvmsg(RECEIVE_SIZE, _FD_ANCILLARY_SIZE, flags)
+    fds: list[int] = []
+    for level, kind, payload in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            usable = len(payload) - len(payload) % 4
+            fds.extend(int.from_bytes(payload[i : i + 4], "little", signed=True) for i in range(0, usable, 4))
+    return data, fds
+
+
+def _fdAncillary(fd: int | None) -> list[tuple[int, int, bytes]]:
+    if fd is None:
+        return []
+    return [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fd.to_bytes(4, "little", signed=True))]
+
+
+class LoopChannel:
+    """The parent's end: messages are handled as they arrive; sends never block."""
+
+    def __init__(self, sock: socket.socket, onMessage: MessageHandler, onEnd: Callable[[], None]) -> None:
+        sock.setblocking(False)
+        self._sock = sock
+        self._onMessage = onMessage
+        self._onEnd = onEnd
+        self._reader = MessageReader()
+        self._outbox: deque[tuple[memoryview, int | None]] = deque()
+        self._pendingBytes = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._writing = False
+        self._ended = False
+        self._drained: list[asyncio.Future[None]] = []
+
+    @property
+    def pendingBytes(self) -> int:
+        """Bytes accepted by send() but not yet in the socket."""
+        return self._pendingBytes
+
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Starts reading with ``loop`` and flushes anything sent before."""
+        self._loop = loop
+        loop.add_reader(self._sock.fileno(), self.receiveAvailable)
+        self._flush()
+
+    def receiveAvailable(self) -> None:
+        """Reads and handles everything that has arrived, without blocking."""
+        if self._ended:
+            return
+        while True:
+            try:
+                data, fds = _receive(self._sock)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                data, fds = b"", []
+            if not data:
+                self._end()
+                return
+            self._reader.feed(data, fds)
+            for kind, payload in self._reader.messages():
+                if self._ended:  # a handler closed the channel
+                    return
+                self._onMessage(kind, payload, self._reader)
+            if len(data) < RECEIVE_SIZE:
+                return
+
+    def _end(self) -> None:
+        self._ended = True
+        if self._loop is not None and self._sock.fileno() >= 0:
+            self._loop.remove_reader(self._sock.fileno())
+        self._onEnd()
+
+    def send(self, data: bytes, fd: int | None = None) -> None:
+        """Queues a message (with an fd to pass, which is duplicated) and sends what it can."""
+        if self._sock.fileno() < 0:
+            return
+        self._outbox.append((memoryview(data), None if fd is None else os.dup(fd)))
+        self._pendingBytes += len(data)
+        if not self._writing:
+            self._flush()
+
+    def _flush(self) -> None:
+        while self._outbox:
+            data, fd = self._outbox[0]
+            try:
+                sent = self._sock.sendmsg([data], _fdAncillary(fd))
+            except (BlockingIOError, InterruptedError):
+                self._waitWritable()
+                return
+            except OSError:  # the child is gone; nothing more can be delivered
+                self._dropOutbox()
+                return
+            if fd is not None:
+                os.close(fd)
+            self._pendingBytes -= sent
+            if sent == len(data):
+                self._outbox.popleft()
+            else:
+                self._outbox[0] = (data[sent:], None)
+        if self._writing and self._loop is not None:
+            self._loop.remove_writer(self._sock.fileno())
+            self._writing = False
+        self._wakeDrainWaiters()
+
+    def _waitWritable(self) -> None:
+        if not self._writing and self._loop is not None:
+            self._loop.add_writer(self._sock.fileno(), self._flush)
+            self._writing = True
+
+    def _dropOutbox(self) -> None:
+        for _, fd in self._outbox:
+            if fd is not None:
+                os.close(fd)
+        self._outbox.clear()
+        self._pendingBytes = 0
+        self._wakeDrainWaiters()
+
+    def _wakeDrainWaiters(self) -> None:
+        waiters, self._drained = self._drained, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def drained(self) -> None:
+        """Waits until everything sent has reached the socket."""
+        while self._outbox:
+            waiter = asyncio.get_running_loop().create_future()
+            self._drained.append(waiter)
+            await waiter
+
+    def close(self) -> None:
+        """Stops reading and writing and closes the socket; unsent messages are dropped."""
+        self._ended = True
+        if self._loop is not None and self._sock.fileno() >= 0:
+            self._loop.remove_reader(self._sock.fileno())
+            if self._writing:
+                self._loop.remove_writer(self._sock.fileno())
+        self._writing = False
+        self._dropOutbox()
+        self._sock.close()
+        self._reader.closeFds()
+
+
+class BlockingChannel:
+    """The child's end: blocking sends (thread-safe) and blocking or polling receives."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        sock.setblocking(True)
+        self._sock = sock
+        self.reader = MessageReader()
+        self._sendLock = threading.Lock()
+        self.ended = False
+
+    def send(self, data: bytes, fd: int | None = None) -> None:
+        """Sends one whole message; raises ``BrokenPipeError`` if the parent is gone."""
+        with self._sendLock:
+            view = memoryview(data)
+            sent = self._sock.sendmsg([view], _fdAncillary(fd))
+            if sent < len(view):
+                self._sock.sendall(view[sent:])
+
+    def receive(self, block: bool) -> list[tuple[Kind, bytes]]:
+        """The messages that arrived; waits for at least some data when ``block``."""
+        if self.ended:
+            return []
+        flags = 0 if block else socket.MSG_DONTWAIT
+        try:
+            data, fds = _receive(self._sock, flags)
+        except (BlockingIOError, InterruptedError):
+            return []
+        except OSError:
+            data, fds = b"", []
+        if not data:
+            self.ended = True
+            return []
+        self.reader.feed(data, fds)
+        return list(self.reader.messages())
+
+    def close(self) -> None:
+        self._sock.close()
+        self.reader.closeFds()

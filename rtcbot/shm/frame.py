@@ -1,0 +1,69 @@
+"""Frames: numpy arrays that are read-only views of a shared-memory slot."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+
+class SlotLease:
+    """Keeps one slot reserved for the reader; the slot is handed back when this dies.
+
+    Only the frame created from the slot holds the lease. Every view derived from that
+    frame keeps the frame (and so the lease) alive, because numpy keeps a view's base.
+    """
+
+    __slots__ = ("_release", "__weakref__")
+
+    def __init__(self, release: Callable[[], None]) -> None:
+        self._release = release
+
+    def __del__(self) -> None:
+        self._release()
+
+
+class Frame(np.ndarray[Any, Any]):
+    """An array delivered through shared memory, with where it came from and when.
+
+    The frame is a read-only view of its slot: no copy was made between the producer and
+    you, and every subscriber sees the same memory. The slot stays reserved while this
+    frame or any view of it is alive; ``frame.copy()`` gives a private, writable array.
+
+    Times are ``time.monotonic_ns()`` values, comparable across processes of one machine:
+    ``timestamp`` when the data was captured, ``writtenNs`` when it was in the slot,
+    ``announcedNs`` when the writer told the reader, ``receivedNs`` when the reader got it.
+    ``deviceTimestamp`` is the device's own capture time where the device gives one.
+    """
+
+    sequence: int
+    timestamp: int
+    writtenNs: int
+    announcedNs: int
+    receivedNs: int
+    deviceTimestamp: float | None
+    _lease: SlotLease | None
+
+    def __array_finalize__(self, obj: Any) -> None:
+        self.sequence = getattr(obj, "sequence", -1)
+        self.timestamp = getattr(obj, "timestamp", 0)
+        self.writtenNs = getattr(obj, "writtenNs", 0)
+        self.announcedNs = getattr(obj, "announcedNs", 0)
+        self.receivedNs = getattr(obj, "receivedNs", 0)
+        self.deviceTimestamp = getattr(obj, "deviceTimestamp", None)
+        self._lease = None  # only the frame made from the slot holds it
+
+
+def frameFromBuffer(
+    buffer: Any,
+    offset: int,
+    shape: tuple[int, ...],
+    dtype: np.dtype[Any],
+    lease: SlotLease,
+) -> Frame:
+    """A read-only Frame over ``buffer[offset:]`` that holds ``lease`` until it dies."""
+    frame = np.ndarray.__new__(Frame, shape, dtype, buffer=buffer, offset=offset)
+    frame.flags.writeable = False
+    frame._lease = lease
+    return frame

@@ -1,0 +1,183 @@
+"""The messages exchanged over a process's socket, and their byte encoding.
+
+Every message is a 5-byte header (kind, payload length) and a payload. A message that
+carries a file descriptor (a new ring's segment) sends it as SCM_RIGHTS ancillary data
+together with its own bytes; the reader queues received fds in arrival order.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import struct
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+HEADER = struct.Struct("<BI")
+_FRAME = struct.Struct("<IIQQQQQdB8s")
+_DIM = struct.Struct("<Q")
+_RING = struct.Struct("<IQI")
+_SLOT = struct.Struct("<II")
+_GENERATION = struct.Struct("<I")
+_FLAG = struct.Struct("<?")
+
+NO_DEVICE_TIME = float("nan")
+
+
+class Kind(enum.IntEnum):
+    """What a message is."""
+
+    FRAME = 1  # an array in a slot: FrameHeader
+    ITEM = 2  # anything else, pickled
+    NEW_RING = 3  # a ring of slots (segment fd attached): RingInfo
+    RETIRE_RING = 4  # the writer will not use this ring again
+    RELEASE = 5  # the reader is done with a slot
+    READY = 6  # the child's ready state changed
+    ERROR = 7  # the child reports an error (pickled ErrorReport)
+    CLOSE = 8  # parent -> child: stop; child -> parent: the child asks to be closed
+    DONE = 9  # child -> parent: the child's work function returned (pickled final stats)
+
+
+@dataclass(frozen=True, slots=True)
+class FrameHeader:
+    """Where a frame lies and what it is."""
+
+    generation: int
+    slot: int
+    sequence: int
+    timestamp: int
+    writtenNs: int
+    announcedNs: int
+    dropped: int
+    deviceTimestamp: float | None
+    dtype: np.dtype[Any]
+    shape: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RingInfo:
+    generation: int
+    slotSize: int
+    slotCount: int
+
+
+def encode(kind: Kind, payload: bytes = b"") -> bytes:
+    return HEADER.pack(kind, len(payload)) + payload
+
+
+def encodeFrame(header: FrameHeader) -> bytes:
+    dtype = header.dtype.str.encode()
+    deviceTime = NO_DEVICE_TIME if header.deviceTimestamp is None else header.deviceTimestamp
+    payload = _FRAME.pack(
+        header.generation,
+        header.slot,
+        header.sequence,
+        header.timestamp,
+        header.writtenNs,
+        header.announcedNs,
+        header.dropped,
+        deviceTime,
+        len(header.shape),
+        dtype,
+    ) + b"".join(_DIM.pack(size) for size in header.shape)
+    return encode(Kind.FRAME, payload)
+
+
+def decodeFrame(payload: bytes) -> FrameHeader:
+    (generation, slot, sequence, timestamp, written, announced, dropped, deviceTime, ndim, dtype) = (
+        _FRAME.unpack_from(payload)
+    )
+    shape = struct.unpack_from(f"<{ndim}Q", payload, _FRAME.size)
+    return FrameHeader(
+        generation,
+        slot,
+        sequence,
+        timestamp,
+        written,
+        announced,
+        dropped,
+        None if deviceTime != deviceTime else deviceTime,
+        np.dtype(dtype.rstrip(b"\0").decode()),
+        shape,
+    )
+
+
+def encodeRing(info: RingInfo) -> bytes:
+    return encode(Kind.NEW_RING, _RING.pack(info.generation, info.slotSize, info.slotCount))
+
+
+def decodeRing(payload: bytes) -> RingInfo:
+    return RingInfo(*_RING.unpack(payload))
+
+
+def encodeRelease(generation: int, slot: int) -> bytes:
+    return encode(Kind.RELEASE, _SLOT.pack(generation, slot))
+
+
+def decodeRelease(payload: bytes) -> tuple[int, int]:
+    generation, slot = _SLOT.unpack(payload)
+    return generation, slot
+
+
+def encodeRetire(generation: int) -> bytes:
+    return encode(Kind.RETIRE_RING, _GENERATION.pack(generation))
+
+
+def decodeRetire(payload: bytes) -> int:
+    (generation,) = _GENERATION.unpack(payload)
+    return int(generation)
+
+
+def encodeReady(value: bool) -> bytes:
+    return encode(Kind.READY, _FLAG.pack(value))
+
+
+def decodeReady(payload: bytes) -> bool:
+    (value,) = _FLAG.unpack(payload)
+    return bool(value)
+
+
+class MessageReader:
+    """Reassembles messages from a byte stream that arrives in arbitrary pieces."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+        self._start = 0
+        self._fds: deque[int] = deque()
+
+    def feed(self, data: bytes, fds: list[int] | None = None) -> None:
+        self._buffer += data
+        if fds:
+            self._fds.extend(fds)
+
+    def messages(self) -> Iterator[tuple[Kind, bytes]]:
+        """Yields every complete message received so far, in order."""
+        buffer = self._buffer
+        try:
+            while len(buffer) - self._start >= HEADER.size:
+                kind, length = HEADER.unpack_from(buffer, self._start)
+                end = self._start + HEADER.size + length
+                if len(buffer) < end:
+                    break
+                payload = bytes(buffer[self._start + HEADER.size : end])
+                self._start = end
+                yield Kind(kind), payload
+        finally:
+            if self._start:
+                del buffer[: self._start]
+                self._start = 0
+
+    def takeFd(self) -> int:
+        """The oldest received file descriptor not yet taken."""
+        if not self._fds:
+            raise RuntimeError("protocol error: a NEW_RING message arrived without its segment fd")
+        return self._fds.popleft()
+
+    def closeFds(self) -> None:
+        """Closes received fds that no message claimed (the peer went away mid-message)."""
+        while self._fds:
+            os.close(self._fds.popleft())

@@ -1,0 +1,47 @@
+"""Anonymous shared-memory segments (Linux memfd), passed between processes as fds.
+
+A segment has no name in ``/dev/shm``: it exists while some process holds its fd or a
+mapping of it, so nothing can be leaked, whatever kills whom. Its memfd label
+(``rtcbot-<owner pid>-<label>``, visible in ``/proc/<pid>/maps``) says who made it.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+
+PAGE_SIZE = mmap.PAGESIZE
+
+
+def pageAligned(size: int) -> int:
+    """``size`` rounded up to a whole number of pages."""
+    return -(-size // PAGE_SIZE) * PAGE_SIZE
+
+
+def createSegment(size: int, label: str) -> tuple[int, mmap.mmap]:
+    """Creates a segment of ``size`` bytes; returns its fd and a read-write mapping.
+
+    Raises ``MemoryError`` naming the size when the machine cannot provide it.
+    """
+    fd = os.memfd_create(f"rtcbot-{os.getpid()}-{label}", os.MFD_CLOEXEC)
+    try:
+        os.ftruncate(fd, size)
+        return fd, mmap.mmap(fd, size)
+    except OSError as exc:
+        os.close(fd)
+        raise MemoryError(
+            f"cannot allocate {size / 1e6:.1f} MB of shared memory for frames ({exc}); "
+            "use fewer or smaller slots"
+        ) from exc
+
+
+def mapSegment(fd: int, size: int, writable: bool) -> mmap.mmap:
+    """Maps a segment received from another process, then closes ``fd``.
+
+    A read-only mapping makes every array over it read-only for good.
+    """
+    try:
+        protection = mmap.PROT_READ | (mmap.PROT_WRITE if writable else 0)
+        return mmap.mmap(fd, size, prot=protection)
+    finally:
+        os.close(fd)
