@@ -28,6 +28,13 @@ def _shmEntries() -> frozenset[str]:
         return frozenset()
 
 
+def _describeFd(fd: int) -> str:
+    try:
+        return f"{fd} -> {os.readlink(f'/proc/self/fd/{fd}')}"
+    except OSError:
+        return str(fd)
+
+
 def _openFds() -> frozenset[int]:
     return frozenset(int(fd) for fd in os.listdir("/proc/self/fd"))
 
@@ -53,7 +60,7 @@ class Resources:
         if extra := self.threads - before.threads:
             problems.append(f"threads still running: {sorted(extra)}")
         if extra := self.fds - before.fds:
-            problems.append(f"file descriptors left open: {sorted(extra)}")
+            problems.append(f"file descriptors left open: {[_describeFd(fd) for fd in sorted(extra)]}")
         if extra := self.children - before.children:
             problems.append(f"child processes still running: {sorted(extra)}")
         if extra := self.shm - before.shm:

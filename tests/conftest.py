@@ -3,6 +3,7 @@ test has a time limit, and every test must leave no thread, fd, child or shm ent
 
 from __future__ import annotations
 
+import gc
 import inspect
 from collections.abc import Iterator
 
@@ -32,6 +33,17 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
 def noLeaks() -> Iterator[None]:
     before = Resources.snapshot()
     yield
+    gc.collect()  # objects in reference cycles hold fds until the collector runs
     problems = Resources.snapshot().leakedSince(before)
     if problems:
         pytest.fail("the test left resources behind: " + "; ".join(problems))
+
+
+@pytest.fixture(scope="session")
+def multiprocessingHelpers() -> None:
+    """Starts multiprocessing's own long-lived helpers (the forkserver and the resource
+    tracker) before any test's leak snapshot, so they do not count as leaked children."""
+    from multiprocessing import forkserver, resource_tracker
+
+    resource_tracker.ensure_running()
+    forkserver.ensure_running()

@@ -33,6 +33,7 @@ from ..shm.protocol import (
     decodeRetire,
     decodeRing,
     encode,
+    encodeDropped,
     encodeFrame,
     encodeReady,
     encodeRelease,
@@ -77,6 +78,8 @@ class ChildLink:
         self._inbox: deque[internalSubscriptionMessage] = deque()
         self._claims: dict[int, Claim] = {}
         self._frameSequence = 0
+        self._reportedDrops = 0
+        self._lastDropReport = 0.0
         self.closeRequested = False
 
     # -- receiving ------------------------------------------------------------------------
@@ -128,8 +131,7 @@ class ChildLink:
         self._pump(block=False)
         claim = self._writer.claim(tuple(shape), np.dtype(dtype))
         if claim is None:
-            self._frameSequence += 1
-            self._warnDropped()
+            self._dropped()
             return None
         self._claims[id(claim.array)] = claim
         return claim.array
@@ -145,8 +147,7 @@ class ChildLink:
             self._pump(block=False)
             claim = self._writer.claim(element.shape, element.dtype)
             if claim is None:
-                self._frameSequence += 1
-                self._warnDropped()
+                self._dropped()
                 return
             np.copyto(claim.array, element, casting="no")
         if claim is not None:
@@ -156,9 +157,18 @@ class ChildLink:
             self._frameSequence += 1
             self._channel.send(encodeFrame(header))
             return
-        self._channel.send(encode(Kind.ITEM, _pickleForParent(element)))
+        data = _pickleForParent(element)
+        self._reportDrops()
+        self._channel.send(encode(Kind.ITEM, data))
 
-    def _warnDropped(self) -> None:
+    def _dropped(self) -> None:
+        """Counts a frame lost to full slots. The parent hears the count with the next frame or
+        item, and every 20 ms while frames keep being dropped."""
+        self._frameSequence += 1
+        now = time.monotonic()
+        if now - self._lastDropReport >= 0.02:
+            self._lastDropReport = now
+            self._reportDrops()
         self._log.log(
             "dropped",
             logging.WARNING,
@@ -167,6 +177,11 @@ class ChildLink:
             self._writer.slotsHeld,
             self._writer.droppedSlotsFull,
         )
+
+    def _reportDrops(self) -> None:
+        if self._writer.droppedSlotsFull != self._reportedDrops:
+            self._reportedDrops = self._writer.droppedSlotsFull
+            self._channel.send(encodeDropped(self._reportedDrops))
 
     def setReady(self, value: bool) -> None:
         self._channel.send(encodeReady(value))
@@ -181,6 +196,7 @@ class ChildLink:
     def finish(self) -> None:
         """Tells the parent the work method returned, then closes the link."""
         try:
+            self._reportDrops()
             self._channel.send(encode(Kind.DONE))
         except OSError:
             pass

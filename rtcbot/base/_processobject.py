@@ -24,6 +24,7 @@ from ..shm.frame import Frame
 from ..shm.protocol import (
     Kind,
     MessageReader,
+    decodeDropped,
     decodeFrame,
     decodeReady,
     decodeRelease,
@@ -162,6 +163,8 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
             baseEventHandler._setReady(self, decodeReady(payload))
         elif kind is Kind.ERROR:
             baseEventHandler._setError(self, decodeError(payload))
+        elif kind is Kind.DROPPED:
+            self._childDroppedSlotsFull = decodeDropped(payload)
         elif kind is Kind.CLOSE:
             self.close()
 
@@ -211,9 +214,17 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
         if self._attachedLoop is not None:
             self._attachedLoop.remove_reader(self._process.sentinel)
         self._channel.receiveAvailable()  # everything the child sent before it ended
+        self._reapChild()
+
+    def _reapChild(self) -> None:
+        """Collects the exit status; the sentinel can fire a moment before it is ready."""
         self._process.join(0)
-        self._childExited = True
         exitcode = self._process.exitcode
+        if exitcode is None:
+            assert self._attachedLoop is not None
+            self._attachedLoop.call_later(0.001, self._reapChild)
+            return
+        self._childExited = True
         if not self.closed:
             if exitcode:
                 baseEventHandler._setError(self, self._deathError(exitcode))
@@ -309,8 +320,7 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
         self._channel.close()
         self._fromChild.close()
         self._toChild.close()
-        if self._process.exitcode is not None:
-            self._process.close()
+        self._process.close()
         self._notifyState()
 
     def _isTornDown(self) -> bool:

@@ -24,6 +24,7 @@ _RING = struct.Struct("<IQI")
 _SLOT = struct.Struct("<II")
 _GENERATION = struct.Struct("<I")
 _FLAG = struct.Struct("<?")
+_COUNT = struct.Struct("<Q")
 
 NO_DEVICE_TIME = float("nan")
 
@@ -39,7 +40,8 @@ class Kind(enum.IntEnum):
     READY = 6  # the child's ready state changed
     ERROR = 7  # the child reports an error (pickled ErrorReport)
     CLOSE = 8  # parent -> child: stop; child -> parent: the child asks to be closed
-    DONE = 9  # child -> parent: the child's work function returned (pickled final stats)
+    DONE = 9  # child -> parent: the child's work function returned
+    DROPPED = 10  # the writer's count of arrays dropped because every slot was held
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +132,15 @@ def encodeRetire(generation: int) -> bytes:
 def decodeRetire(payload: bytes) -> int:
     (generation,) = _GENERATION.unpack(payload)
     return int(generation)
+
+
+def encodeDropped(count: int) -> bytes:
+    return encode(Kind.DROPPED, _COUNT.pack(count))
+
+
+def decodeDropped(payload: bytes) -> int:
+    (count,) = _COUNT.unpack(payload)
+    return int(count)
 
 
 def encodeReady(value: bool) -> bytes:

@@ -1,0 +1,191 @@
+"""Process producers and consumers used by the tests. They live at module level so that
+the spawn and forkserver start methods can import them in the child."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rtcbot.base import (
+    ProcessSubscriptionConsumer,
+    ProcessSubscriptionProducer,
+    ProcessSubscriptionProducerConsumer,
+)
+
+
+def stampedFrame(sequence: int, shape: tuple[int, ...]) -> np.ndarray[Any, Any]:
+    """A uint8 frame whose bytes all depend on ``sequence``: first 8 bytes hold it."""
+    frame = np.full(shape, sequence % 251, np.uint8)
+    frame.reshape(-1)[:8] = np.frombuffer(np.uint64(sequence).tobytes(), np.uint8)
+    return frame
+
+
+def stampOf(frame: np.ndarray[Any, Any]) -> int | None:
+    """The sequence a stamped frame was made with, or None if its bytes are inconsistent."""
+    flat = frame.reshape(-1)
+    sequence = int(np.frombuffer(flat[:8].tobytes(), np.uint64)[0])
+    if not np.all(flat[8:] == sequence % 251):
+        return None
+    return sequence
+
+
+class Counter(ProcessSubscriptionProducer):
+    """Publishes 0..count-1, a stamped frame after every ``frameEvery`` items, then returns."""
+
+    def __init__(self, count: int, frameEvery: int = 0, **kwargs: Any) -> None:
+        self.count = count
+        super().__init__(**kwargs)
+        self.frameEvery = frameEvery  # set after super().__init__(): must reach the child too
+
+    def _producer(self) -> None:
+        self._setReady(True)
+        for index in range(self.count):
+            self._put_nowait(index)
+            if self.frameEvery and index % self.frameEvery == 0:
+                self._put_nowait(stampedFrame(index, (16, 16)))
+
+
+class FramePump(ProcessSubscriptionProducer):
+    """Publishes stamped frames of ``shape`` as fast as possible until closed (or ``limit``),
+    then a final dict with how many it tried to send."""
+
+    def __init__(self, shape: tuple[int, ...], limit: int = 0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.shape = shape
+        self.limit = limit
+
+    def _producer(self) -> None:
+        self._setReady(True)
+        sent = 0
+        while not self._shouldClose and (not self.limit or sent < self.limit):
+            self._put_nowait(stampedFrame(sent, self.shape))
+            sent += 1
+        self._put_nowait({"sent": sent})
+
+
+class ShapeShifter(ProcessSubscriptionProducer):
+    """Publishes frames whose shape and dtype change, then returns."""
+
+    def _producer(self) -> None:
+        self._setReady(True)
+        self._put_nowait(np.full((4, 4), 1, np.uint8))
+        self._put_nowait(np.full((64, 64, 3), 2, np.uint8))
+        self._put_nowait(np.full((8,), 3.5, np.float32))
+        self._put_nowait(np.full((256, 256), 4, np.uint16))
+
+
+class ClaimingCamera(ProcessSubscriptionProducer):
+    """Fills claimed slots in place (the zero-copy capture path) and reports their addresses."""
+
+    def _producer(self) -> None:
+        self._setReady(True)
+        for index in range(3):
+            frame = self._claimFrame((32, 32), np.uint8)
+            assert frame is not None
+            frame[:] = index
+            self._put_nowait({"address": frame.ctypes.data})
+            self._put_nowait(frame)
+
+
+class Failing(ProcessSubscriptionProducer):
+    """Publishes one item, then raises."""
+
+    def _producer(self) -> None:
+        self._setReady(True)
+        self._put_nowait("before the failure")
+        raise ValueError("sensor on fire")
+
+
+class UnpicklableError(Exception):
+    def __init__(self) -> None:
+        super().__init__("holds a lock")
+        self.lock = threading.Lock()
+
+
+class FailingUnpicklably(ProcessSubscriptionProducer):
+    def _producer(self) -> None:
+        raise UnpicklableError()
+
+
+class Idle(ProcessSubscriptionProducer):
+    """Becomes ready and waits to be closed, checking every 5 ms."""
+
+    def _producer(self) -> None:
+        self._setReady(True)
+        self._put_nowait(os.getpid())
+        while not self._shouldClose:
+            time.sleep(0.005)
+
+
+class Stubborn(ProcessSubscriptionProducer):
+    """Never looks at _shouldClose: closing it needs SIGTERM."""
+
+    def _producer(self) -> None:
+        self._setReady(True)
+        while True:
+            time.sleep(1)
+
+
+class Echo(ProcessSubscriptionProducerConsumer):
+    """Sends back what it gets: arrays doubled (a new array), anything else unchanged."""
+
+    def _producerConsumer(self) -> None:
+        self._setReady(True)
+        while True:
+            item = self._get()
+            if isinstance(item, np.ndarray):
+                self._put_nowait({"sequence": getattr(item, "sequence", None), "writeable": item.flags.writeable})
+                self._put_nowait(item * 2)
+            else:
+                self._put_nowait(item)
+
+
+class Recorder(ProcessSubscriptionConsumer):
+    """Writes what it gets to ``path`` (one repr per line) and closes itself after ``count``."""
+
+    def __init__(self, path: Path, count: int, **kwargs: Any) -> None:
+        self.path = path
+        self.count = count
+        super().__init__(**kwargs)
+
+    def _consumer(self) -> None:
+        self._setReady(True)
+        with open(self.path, "w") as out:
+            for _ in range(self.count):
+                item = self._get()
+                summary = f"array {item.shape} {int(item.sum())}" if isinstance(item, np.ndarray) else repr(item)
+                out.write(summary + "\n")
+        self._close()
+
+
+class FailingConsumer(ProcessSubscriptionConsumer):
+    def _consumer(self) -> None:
+        self._setReady(True)
+        item = self._get()
+        raise RuntimeError(f"cannot play {item!r}")
+
+
+class CpuReporter(ProcessSubscriptionConsumer):
+    """Blocks in _get(); when it gets "report" it fails with its CPU time as the message."""
+
+    def _consumer(self) -> None:
+        self._setReady(True)
+        while True:
+            if self._get() == "report":
+                raise RuntimeError(str(time.process_time()))
+
+
+class Holder(ProcessSubscriptionProducer):
+    """Keeps an unpicklable attribute: fine with fork, a clear error with spawn."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.lock = threading.Lock()
+        super().__init__(**kwargs)
+
+    def _producer(self) -> None:
+        self._setReady(True)
