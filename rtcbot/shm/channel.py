@@ -11,6 +11,7 @@ import asyncio
 import os
 import socket
 import threading
+import weakref
 from collections import deque
 from collections.abc import Callable
 
@@ -42,11 +43,28 @@ def _fdAncillary(fd: int | None) -> list[tuple[int, int, bytes]]:
     return [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fd.to_bytes(4, "little", signed=True))]
 
 
+_parentEnds: weakref.WeakSet[socket.socket] = weakref.WeakSet()
+
+
+def _closeParentEndsInChild() -> None:
+    """A forked child must not hold its parent's ends of other children's sockets: they
+    would keep those children from seeing their parent go away."""
+    for sock in list(_parentEnds):
+        fd = sock.detach()
+        if fd >= 0:
+            os.close(fd)
+    _parentEnds.clear()
+
+
+os.register_at_fork(after_in_child=_closeParentEndsInChild)
+
+
 class LoopChannel:
     """The parent's end: messages are handled as they arrive; sends never block."""
 
     def __init__(self, sock: socket.socket, onMessage: MessageHandler, onEnd: Callable[[], None]) -> None:
         sock.setblocking(False)
+        _parentEnds.add(sock)
         self._sock = sock
         self._onMessage = onMessage
         self._onEnd = onEnd

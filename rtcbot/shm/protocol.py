@@ -7,7 +7,9 @@ together with its own bytes; the reader queues received fds in arrival order.
 
 from __future__ import annotations
 
+import ast
 import enum
+import functools
 import os
 import struct
 from collections import deque
@@ -18,8 +20,7 @@ from typing import Any
 import numpy as np
 
 HEADER = struct.Struct("<BI")
-_FRAME = struct.Struct("<IIQQQQQdB8s")
-_DIM = struct.Struct("<Q")
+_FRAME = struct.Struct("<IIQQQQQdBH")
 _RING = struct.Struct("<IQI")
 _SLOT = struct.Struct("<II")
 _GENERATION = struct.Struct("<I")
@@ -71,29 +72,44 @@ def encode(kind: Kind, payload: bytes = b"") -> bytes:
     return HEADER.pack(kind, len(payload)) + payload
 
 
+@functools.lru_cache(maxsize=256)
+def _dtypeToBytes(dtype: np.dtype[Any]) -> bytes:
+    return repr(np.lib.format.dtype_to_descr(dtype)).encode()
+
+
+@functools.lru_cache(maxsize=256)
+def _dtypeFromBytes(raw: bytes) -> np.dtype[Any]:
+    return np.lib.format.descr_to_dtype(ast.literal_eval(raw.decode()))
+
+
 def encodeFrame(header: FrameHeader) -> bytes:
-    dtype = header.dtype.str.encode()
+    dtype = _dtypeToBytes(header.dtype)
     deviceTime = NO_DEVICE_TIME if header.deviceTimestamp is None else header.deviceTimestamp
-    payload = _FRAME.pack(
-        header.generation,
-        header.slot,
-        header.sequence,
-        header.timestamp,
-        header.writtenNs,
-        header.announcedNs,
-        header.dropped,
-        deviceTime,
-        len(header.shape),
-        dtype,
-    ) + b"".join(_DIM.pack(size) for size in header.shape)
+    payload = (
+        _FRAME.pack(
+            header.generation,
+            header.slot,
+            header.sequence,
+            header.timestamp,
+            header.writtenNs,
+            header.announcedNs,
+            header.dropped,
+            deviceTime,
+            len(header.shape),
+            len(dtype),
+        )
+        + struct.pack(f"<{len(header.shape)}Q", *header.shape)
+        + dtype
+    )
     return encode(Kind.FRAME, payload)
 
 
 def decodeFrame(payload: bytes) -> FrameHeader:
-    (generation, slot, sequence, timestamp, written, announced, dropped, deviceTime, ndim, dtype) = (
+    (generation, slot, sequence, timestamp, written, announced, dropped, deviceTime, ndim, dtypeLength) = (
         _FRAME.unpack_from(payload)
     )
     shape = struct.unpack_from(f"<{ndim}Q", payload, _FRAME.size)
+    dtypeStart = _FRAME.size + 8 * ndim
     return FrameHeader(
         generation,
         slot,
@@ -103,7 +119,7 @@ def decodeFrame(payload: bytes) -> FrameHeader:
         announced,
         dropped,
         None if deviceTime != deviceTime else deviceTime,
-        np.dtype(dtype.rstrip(b"\0").decode()),
+        _dtypeFromBytes(payload[dtypeStart : dtypeStart + dtypeLength]),
         shape,
     )
 
