@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 RAW_SLOTS = 8
-Deliver = Callable[[int, Any], None]  # (captured at, payload)
+Deliver = Callable[[int, int, Any], None]  # (captured at, announced at or 0, payload)
 
 
 def sourceFrames(shape: tuple[int, ...], dtype: str) -> list[np.ndarray[Any, Any]]:
@@ -42,12 +42,12 @@ def pace(start: float, index: int, fps: float) -> None:
 
 
 class RawRing:
-    """A shared mapping of RAW_SLOTS slots plus one timestamp per slot."""
+    """A shared mapping of RAW_SLOTS slots plus two timestamps per slot (captured, announced)."""
 
     def __init__(self, nbytes: int) -> None:
         self.slotSize = -(-nbytes // mmap.PAGESIZE) * mmap.PAGESIZE
         self.mapping = mmap.mmap(-1, self.slotSize * RAW_SLOTS + mmap.PAGESIZE)
-        self.stamps = np.ndarray((RAW_SLOTS,), np.int64, buffer=self.mapping, offset=self.slotSize * RAW_SLOTS)
+        self.stamps = np.ndarray((RAW_SLOTS, 2), np.int64, buffer=self.mapping, offset=self.slotSize * RAW_SLOTS)
 
     def slot(self, index: int, shape: tuple[int, ...], dtype: str) -> np.ndarray[Any, Any]:
         return np.ndarray(shape, dtype, buffer=self.mapping, offset=index * self.slotSize)
@@ -60,8 +60,9 @@ def _rawWriter(ring: RawRing, writeFd: int, shape: tuple[int, ...], dtype: str, 
     while time.monotonic() - start < seconds:
         pace(start, index, fps)
         slot = index % RAW_SLOTS
-        ring.stamps[slot] = time.monotonic_ns()
+        ring.stamps[slot, 0] = time.monotonic_ns()
         np.copyto(ring.slot(slot, shape, dtype), frames[index % 4])
+        ring.stamps[slot, 1] = time.monotonic_ns()
         os.write(writeFd, bytes((slot,)))
         index += 1
     os.close(writeFd)
@@ -88,7 +89,7 @@ async def rawFromChild(shape: tuple[int, ...], dtype: str, fps: float, seconds: 
             return
         for slot in data:
             written += 1
-            deliver(int(ring.stamps[slot]), ring.slot(slot, shape, dtype))
+            deliver(int(ring.stamps[slot, 0]), int(ring.stamps[slot, 1]), ring.slot(slot, shape, dtype))
 
     loop.add_reader(readFd, readable)
     await finished
@@ -107,7 +108,7 @@ def _rawReader(ring: RawRing, readFd: int, writeFd: int, results: Any) -> None:
         if not data:
             break
         now = time.monotonic_ns()
-        latencies.extend(now - int(ring.stamps[slot]) for slot in data)
+        latencies.extend(now - int(ring.stamps[slot, 0]) for slot in data)
     results.put(latencies)
 
 
@@ -127,7 +128,7 @@ async def rawToChild(shape: tuple[int, ...], dtype: str, fps: float, seconds: fl
         if fps:
             await asyncio.sleep(max(0.0, start + index / fps - time.monotonic()))
         slot = index % RAW_SLOTS
-        ring.stamps[slot] = time.monotonic_ns()
+        ring.stamps[slot, 0] = time.monotonic_ns()
         np.copyto(ring.slot(slot, shape, dtype), frames[index % 4])
         os.write(writeFd, bytes((slot,)))
         index += 1
@@ -168,7 +169,7 @@ async def pickleFromChild(shape: tuple[int, ...], dtype: str, fps: float, second
             finished.set_result(None)
             return
         count += 1
-        deliver(*item)
+        deliver(item[0], 0, item[1])
 
     def readerThread() -> None:
         while True:

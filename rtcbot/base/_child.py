@@ -73,7 +73,7 @@ class ChildLink:
     def __init__(self, channel: BlockingChannel, settings: ChildSettings, log: logging.Logger) -> None:
         self._channel = channel
         self._log = RateLimitedLog(log)
-        self._writer = SlotWriter(settings.slotCount, settings.label, channel.send)
+        self._writer = SlotWriter(settings.slotCount, settings.label, channel.send, prefault=True)
         self._reader = SlotReader(self._sendRelease)
         self._inbox: deque[internalSubscriptionMessage] = deque()
         self._claims: dict[int, Claim] = {}

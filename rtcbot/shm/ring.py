@@ -54,9 +54,9 @@ class Claim:
 
 
 class _WriterRing:
-    def __init__(self, generation: int, slotSize: int, slotCount: int, label: str) -> None:
+    def __init__(self, generation: int, slotSize: int, slotCount: int, label: str, prefault: bool) -> None:
         self.info = RingInfo(generation, slotSize, slotCount)
-        self.fd, self.mapping = createSegment(slotSize * slotCount, f"{label}-{generation}")
+        self.fd, self.mapping = createSegment(slotSize * slotCount, f"{label}-{generation}", prefault)
         self.free: deque[int] = deque(range(slotCount))
         self.retired = False
 
@@ -68,15 +68,18 @@ class _WriterRing:
 class SlotWriter:
     """The writing end of a stream of frames: claims slots and announces them.
 
-    ``send(message, fd)`` delivers protocol messages to the reader, in order.
+    ``send(message, fd)`` delivers protocol messages to the reader, in order. ``prefault``
+    allocates a new ring's memory when it is made (outside event loops only), so the first
+    frames through it are not slowed by page faults.
     """
 
-    def __init__(self, slotCount: int, label: str, send: Send) -> None:
+    def __init__(self, slotCount: int, label: str, send: Send, prefault: bool = False) -> None:
         if slotCount < 1:
             raise ValueError(f"slotCount must be at least 1, got {slotCount}")
         self._slotCount = slotCount
         self._label = label
         self._send = send
+        self._prefault = prefault
         self._rings: dict[int, _WriterRing] = {}
         self._current: _WriterRing | None = None
         self._nextGeneration = 0
@@ -144,7 +147,9 @@ class SlotWriter:
         current = self._current
         if current is not None and nbytes <= current.info.slotSize:
             return current
-        ring = _WriterRing(self._nextGeneration, pageAligned(max(nbytes, 1)), self._slotCount, self._label)
+        ring = _WriterRing(
+            self._nextGeneration, pageAligned(max(nbytes, 1)), self._slotCount, self._label, self._prefault
+        )
         self._nextGeneration += 1
         self._rings[ring.info.generation] = ring
         self._current = ring

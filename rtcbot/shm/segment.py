@@ -11,7 +11,6 @@ import mmap
 import os
 
 PAGE_SIZE = mmap.PAGESIZE
-# Fault every page in when mapping, once, instead of on the first frames through each slot.
 _SHARED_PREFAULTED = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
 
 
@@ -20,15 +19,18 @@ def pageAligned(size: int) -> int:
     return -(-size // PAGE_SIZE) * PAGE_SIZE
 
 
-def createSegment(size: int, label: str) -> tuple[int, mmap.mmap]:
+def createSegment(size: int, label: str, prefault: bool = False) -> tuple[int, mmap.mmap]:
     """Creates a segment of ``size`` bytes; returns its fd and a read-write mapping.
 
-    Raises ``MemoryError`` naming the size when the machine cannot provide it.
+    ``prefault`` allocates every page now (slow for big segments: never in an event loop)
+    rather than on the first frames through each slot. Raises ``MemoryError`` naming the
+    size when the machine cannot provide it.
     """
     fd = os.memfd_create(f"rtcbot-{os.getpid()}-{label}", os.MFD_CLOEXEC)
     try:
         os.ftruncate(fd, size)
-        return fd, mmap.mmap(fd, size, flags=_SHARED_PREFAULTED)
+        flags = _SHARED_PREFAULTED if prefault else mmap.MAP_SHARED
+        return fd, mmap.mmap(fd, size, flags=flags)
     except OSError as exc:
         os.close(fd)
         raise MemoryError(
@@ -44,6 +46,6 @@ def mapSegment(fd: int, size: int, writable: bool) -> mmap.mmap:
     """
     try:
         protection = mmap.PROT_READ | (mmap.PROT_WRITE if writable else 0)
-        return mmap.mmap(fd, size, flags=_SHARED_PREFAULTED, prot=protection)
+        return mmap.mmap(fd, size, prot=protection)
     finally:
         os.close(fd)
