@@ -14,6 +14,7 @@ import rtcbot
 import rtcbot.base
 import rtcbot.base.base
 import rtcbot.base.events
+import rtcbot.base.multiprocess
 import rtcbot.base.thread
 import rtcbot.subscriptions
 
@@ -31,6 +32,11 @@ API_PATHS = {
         "SubscriptionProducerConsumer",
     ],
     rtcbot.base.thread: ["ThreadedSubscriptionConsumer", "ThreadedSubscriptionProducer"],
+    rtcbot.base.multiprocess: [
+        "ProcessSubscriptionConsumer",
+        "ProcessSubscriptionProducer",
+        "ProcessSubscriptionProducerConsumer",
+    ],
     rtcbot.subscriptions: [
         "CallbackSubscription",
         "DelayedSubscription",
@@ -49,8 +55,13 @@ def test_every_documented_name_is_at_its_documented_path_and_re_exported(module:
     obj = getattr(module, name)
     if module is not rtcbot.base.events:
         assert getattr(rtcbot, name) is obj
-    if module in (rtcbot.base.base, rtcbot.base.thread, rtcbot.base.events):
+    if module in (rtcbot.base.base, rtcbot.base.thread, rtcbot.base.events, rtcbot.base.multiprocess):
         assert getattr(rtcbot.base, name) is obj
+
+
+def test_internalSubscriptionMessage_is_where_the_API_document_puts_it() -> None:
+    message = rtcbot.base.multiprocess.internalSubscriptionMessage(1, b"x")
+    assert (message.type, message.value) == (1, b"x")
 
 
 def test_SubscriptionClosed_pickles_under_its_documented_module() -> None:
