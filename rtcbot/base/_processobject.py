@@ -203,7 +203,7 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
 
     def _releaseToChild(self, generation: int, slot: int) -> None:
         try:
-            self._loopBinding.call(self._channel.send, encodeRelease(generation, slot))
+            self._loopBinding.call(self._channel.sendSoon, encodeRelease(generation, slot))
         except LoopGone:
             pass
 

@@ -8,6 +8,7 @@ ordinary blocking code. Both speak the messages of :mod:`.protocol`.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import socket
 import threading
@@ -19,6 +20,8 @@ from .protocol import Kind, MessageReader
 
 RECEIVE_SIZE = 1 << 18
 MAX_FDS = 16
+#: Most messages sent in one sendmsg call.
+MAX_BATCH = 64
 
 MessageHandler = Callable[[Kind, bytes, MessageReader], None]
 
@@ -73,6 +76,7 @@ class LoopChannel:
         self._pendingBytes = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._writing = False
+        self._flushScheduled = False
         self._ended = False
         self._drained: list[asyncio.Future[None]] = []
 
@@ -124,28 +128,56 @@ class LoopChannel:
         if not self._writing:
             self._flush()
 
+    def sendSoon(self, data: bytes) -> None:
+        """Queues a small message to leave at the end of this loop iteration, together with
+        any others queued meanwhile: one system call for many (used for slot releases)."""
+        if self._sock.fileno() < 0:
+            return
+        self._outbox.append((memoryview(data), None))
+        self._pendingBytes += len(data)
+        if self._loop is None:
+            self._flush()
+        elif not self._writing and not self._flushScheduled:
+            self._flushScheduled = True
+            self._loop.call_soon(self._flush)
+
     def _flush(self) -> None:
+        self._flushScheduled = False
         while self._outbox:
-            data, fd = self._outbox[0]
+            batch = self._nextBatch()
             try:
-                sent = self._sock.sendmsg([data], _fdAncillary(fd))
+                sent = self._sock.sendmsg([data for data, _ in batch], _fdAncillary(batch[0][1]))
             except (BlockingIOError, InterruptedError):
                 self._waitWritable()
                 return
             except OSError:  # the child is gone; nothing more can be delivered
                 self._dropOutbox()
                 return
-            if fd is not None:
-                os.close(fd)
+            if batch[0][1] is not None:
+                os.close(batch[0][1])
+                self._outbox[0] = (self._outbox[0][0], None)
             self._pendingBytes -= sent
-            if sent == len(data):
-                self._outbox.popleft()
-            else:
-                self._outbox[0] = (data[sent:], None)
+            while sent:
+                data, _ = self._outbox[0]
+                if sent >= len(data):
+                    sent -= len(data)
+                    self._outbox.popleft()
+                else:
+                    self._outbox[0] = (data[sent:], None)
+                    sent = 0
         if self._writing and self._loop is not None:
             self._loop.remove_writer(self._sock.fileno())
             self._writing = False
         self._wakeDrainWaiters()
+
+    def _nextBatch(self) -> list[tuple[memoryview, int | None]]:
+        """Queued messages to send in one call: an fd may only ride on the first."""
+        batch = [self._outbox[0]]
+        for message in itertools.islice(self._outbox, 1, MAX_BATCH):
+            if message[1] is not None:
+                break
+            batch.append(message)
+        return batch
 
     def _waitWritable(self) -> None:
         if not self._writing and self._loop is not None:

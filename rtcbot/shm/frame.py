@@ -37,22 +37,22 @@ class Frame(np.ndarray[Any, Any]):
     ``deviceTimestamp`` is the device's own capture time where the device gives one.
     """
 
-    sequence: int
-    timestamp: int
-    writtenNs: int
-    announcedNs: int
-    receivedNs: int
-    deviceTimestamp: float | None
-    _lease: SlotLease | None
+    sequence: int = -1
+    timestamp: int = 0
+    writtenNs: int = 0
+    announcedNs: int = 0
+    receivedNs: int = 0
+    deviceTimestamp: float | None = None
+    _lease: SlotLease | None = None  # only the frame made from the slot holds it
 
     def __array_finalize__(self, obj: Any) -> None:
-        self.sequence = getattr(obj, "sequence", -1)
-        self.timestamp = getattr(obj, "timestamp", 0)
-        self.writtenNs = getattr(obj, "writtenNs", 0)
-        self.announcedNs = getattr(obj, "announcedNs", 0)
-        self.receivedNs = getattr(obj, "receivedNs", 0)
-        self.deviceTimestamp = getattr(obj, "deviceTimestamp", None)
-        self._lease = None  # only the frame made from the slot holds it
+        if isinstance(obj, Frame):  # a view or a result derived from a frame: same origin
+            self.sequence = obj.sequence
+            self.timestamp = obj.timestamp
+            self.writtenNs = obj.writtenNs
+            self.announcedNs = obj.announcedNs
+            self.receivedNs = obj.receivedNs
+            self.deviceTimestamp = obj.deviceTimestamp
 
 
 def frameFromBuffer(
