@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import select
@@ -11,6 +12,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+PR_SET_CHILD_SUBREAPER = 36
 
 PROGRAM = """
 import asyncio, json, sys
@@ -47,9 +49,13 @@ def _exitsWithin(pid: int, seconds: float) -> bool:
 
 def test_children_exit_within_a_second_of_their_parent_being_killed() -> None:
     shmBefore = set(os.listdir("/dev/shm"))
+    # Become the subreaper of the orphans, so that we can reap them: nothing is left behind.
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.prctl(PR_SET_CHILD_SUBREAPER, 1) == 0
     parent = subprocess.Popen(
         [sys.executable, "-c", PROGRAM, str(ROOT)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
+    children: list[int] = []
     try:
         assert parent.stdout is not None
         line = parent.stdout.readline()
@@ -63,6 +69,11 @@ def test_children_exit_within_a_second_of_their_parent_being_killed() -> None:
         if parent.poll() is None:
             parent.kill()
             parent.wait(10)
+        for pid in children:
+            if not _exitsWithin(pid, 5.0):
+                os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 0)
         if parent.stdout:
             parent.stdout.close()
         if parent.stderr:
