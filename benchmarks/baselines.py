@@ -102,7 +102,7 @@ async def rawFromChild(shape: tuple[int, ...], dtype: str, fps: float, seconds: 
 
 def _rawReader(ring: RawRing, readFd: int, writeFd: int, results: Any) -> None:
     os.close(writeFd)  # inherited from the parent; keeping it would hide the end of the stream
-    latencies = []
+    latencies: list[int] = []
     while True:
         data = os.read(readFd, 4096)
         if not data:
@@ -192,7 +192,7 @@ async def pickleFromChild(shape: tuple[int, ...], dtype: str, fps: float, second
 
 
 def _pickleReader(items: Any, results: Any) -> None:
-    latencies = []
+    latencies: list[int] = []
     while (item := items.get()) is not None:
         latencies.append(time.monotonic_ns() - item[0])
     results.put(latencies)

@@ -122,10 +122,19 @@ class BenchSink(ProcessSubscriptionProducerConsumer):
 
 
 async def rtcbotFromChild(
-    shape: tuple[int, ...], dtype: str, fps: float, seconds: float, subscribers: int, items: bool = False, slow: bool = False
+    shape: tuple[int, ...],
+    dtype: str,
+    fps: float,
+    seconds: float,
+    subscribers: int,
+    items: bool = False,
+    slow: bool = False,
+    callbacks: bool = False,
 ) -> Result:
+    """``subscribers`` coroutines each reading its own queue, or with ``callbacks`` plain
+    functions called during delivery (the cheapest kind: isolates the fan-out's cost)."""
     source = BenchSource(shape, dtype, fps, seconds, items)
-    queues = [source.subscribe(asyncio.Queue()) for _ in range(subscribers)]
+    queues: list[asyncio.Queue[Any]] = [asyncio.Queue() for _ in range(subscribers)]
     endToEnd: list[int] = []
     transport: list[int] = []
     done = asyncio.get_running_loop().create_future()
@@ -157,8 +166,27 @@ async def rtcbotFromChild(
             del frame
             await asyncio.sleep(1.0)
 
+    def callback(index: int) -> Callable[[Any], None]:
+        def onItem(item: Any) -> None:
+            if isinstance(item, dict) and "attempted" in item:
+                if index == 0:
+                    done.set_result(item["attempted"])
+                return
+            counts[index] += 1
+            if index == 0:
+                endToEnd.append(time.monotonic_ns() - item.timestamp)
+
+        return onItem
+
+    if callbacks:
+        for index in range(subscribers):
+            source.subscribe(callback(index))
+        tasks = []
+    else:
+        for queue in queues:
+            source.subscribe(queue)
+        tasks = [asyncio.ensure_future(subscriber(i, q)) for i, q in enumerate(queues)]
     await source.onReady()
-    tasks = [asyncio.ensure_future(subscriber(i, q)) for i, q in enumerate(queues)]
     if slow:
         tasks.append(asyncio.ensure_future(slowSubscriber(source.subscribe(MostRecentSubscription()))))
     cpuStart, wallStart = time.process_time(), time.monotonic()
@@ -173,7 +201,7 @@ async def rtcbotFromChild(
     return Result(
         "rtcbot", "child->parent", "", "", subscribers, counts[0], wall, counts[0] / wall,
         percentiles(endToEnd), percentiles(transport), cpu * 1e6 / max(counts[0], 1),
-        stats.fromChild.dropped["slotsFull"], f"child attempted {attempted}",
+        stats.fromChild.dropped["slotsFull"], ("callbacks; " if callbacks else "") + f"child attempted {attempted}",
     )
 
 
@@ -300,6 +328,8 @@ async def runAll(seconds: float, quick: bool, progress: Callable[[str], None]) -
         await step(f"30fps {size} rawshm", baselineFromChild("rawshm", rawFromChild, shape, dtype, paced, pacedSeconds, 1), size, "30fps")
     shape, dtype = SIZES["1920x1080x3"]
     await step("max 1080p rtcbot 4 subscribers", rtcbotFromChild(shape, dtype, 0, seconds, 4), "1920x1080x3", "max")
+    await step("max 1080p rtcbot 1 callback", rtcbotFromChild(shape, dtype, 0, seconds, 1, callbacks=True), "1920x1080x3", "max callbacks")
+    await step("max 1080p rtcbot 4 callbacks", rtcbotFromChild(shape, dtype, 0, seconds, 4, callbacks=True), "1920x1080x3", "max callbacks")
     await step("30fps 1080p rtcbot 4 subscribers", rtcbotFromChild(shape, dtype, paced, pacedSeconds, 4), "1920x1080x3", "30fps")
     await step(
         "30fps 1080p rtcbot 4 subscribers + slow",
@@ -355,7 +385,8 @@ def targets(results: list[Result]) -> list[tuple[str, str, bool | None]]:
     rawMedians = [r.announcedToResumedUs["p50"] for r in rawResumed if r is not None and r.announcedToResumedUs]
     if len(rawMedians) == 3:
         checks.append(("  rawshm's own pipe wake-up, same sizes (for reference)", " / ".join(f"{m:.0f}" for m in rawMedians), None))
-    ratio("CPU per frame in the parent, 4 subscribers / 1 (<= 1.10)", find(results, "rtcbot", up, hd, "max", 4), find(results, "rtcbot", up, hd, "max"), lambda r: r.cpuUsPerFrame, 1.10, False)
+    ratio("CPU per frame in the parent, 4 callback subscribers / 1 (<= 1.10)", find(results, "rtcbot", up, hd, "max callbacks", 4), find(results, "rtcbot", up, hd, "max callbacks"), lambda r: r.cpuUsPerFrame, 1.10, False)
+    ratio("  same with 4 coroutine subscribers, each resumed per frame / 1", find(results, "rtcbot", up, hd, "max", 4), find(results, "rtcbot", up, hd, "max"), lambda r: r.cpuUsPerFrame, 1.10, False)
     items = find(results, "rtcbot", up, "small dict", "max")
     if items:
         checks.append(("small items child -> parent (>= 20000/s)", f"{items.fps:.0f}/s", items.fps >= 20000))
@@ -369,12 +400,12 @@ def targets(results: list[Result]) -> list[tuple[str, str, bool | None]]:
 
 def table(results: list[Result]) -> str:
     lines = [
-        f"{'transport':8} {'direction':14} {'size':16} {'mode':10} {'subs':>4} {'frames':>7} {'fps':>9} "
+        f"{'transport':8} {'direction':14} {'size':16} {'mode':13} {'subs':>4} {'frames':>7} {'fps':>9} "
         f"{'p50 us':>9} {'p99 us':>9} {'max us':>9} {'ann->res p50':>12} {'cpu us/fr':>9} {'drop':>6}"
     ]
     for r in results:
         lines.append(
-            f"{r.transport:8} {r.direction:14} {r.size:16} {r.mode:10} {r.subscribers:>4} {r.frames:>7} {r.fps:>9.1f} "
+            f"{r.transport:8} {r.direction:14} {r.size:16} {r.mode:13} {r.subscribers:>4} {r.frames:>7} {r.fps:>9.1f} "
             f"{r.latencyUs.get('p50', 0):>9.1f} {r.latencyUs.get('p99', 0):>9.1f} {r.latencyUs.get('max', 0):>9.1f} "
             f"{r.announcedToResumedUs.get('p50', 0):>12.1f} {r.cpuUsPerFrame:>9.1f} {r.dropped:>6}"
         )

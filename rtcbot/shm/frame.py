@@ -62,8 +62,8 @@ def frameFromBuffer(
     dtype: np.dtype[Any],
     lease: SlotLease,
 ) -> Frame:
-    """A read-only Frame over ``buffer[offset:]`` that holds ``lease`` until it dies."""
+    """A Frame over ``buffer[offset:]`` that holds ``lease`` until it dies; read-only when
+    ``buffer`` is (the readers' mappings are), and then it cannot be made writable."""
     frame = np.ndarray.__new__(Frame, shape, dtype, buffer=buffer, offset=offset)
-    frame.flags.writeable = False
     frame._lease = lease
     return frame

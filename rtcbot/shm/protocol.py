@@ -45,6 +45,9 @@ class Kind(enum.IntEnum):
     DROPPED = 10  # the writer's count of arrays dropped because every slot was held
 
 
+_KINDS: dict[int, Kind] = {int(kind): kind for kind in Kind}  # faster than Kind(value)
+
+
 @dataclass(frozen=True, slots=True)
 class FrameHeader:
     """Where a frame lies and what it is."""
@@ -192,7 +195,9 @@ class MessageReader:
                     break
                 payload = bytes(buffer[self._start + HEADER.size : end])
                 self._start = end
-                yield Kind(kind), payload
+                if kind not in _KINDS:
+                    raise RuntimeError(f"protocol error: unknown message kind {kind}")
+                yield _KINDS[kind], payload
         finally:
             if self._start:
                 del buffer[: self._start]
