@@ -17,6 +17,7 @@ from .base import (
     ThreadedSubscriptionConsumer,
     ThreadedSubscriptionProducer,
 )
+from .devices import SyntheticCamera
 from .shm import Frame
 from .subscriptions import (
     CallbackSubscription,
@@ -44,6 +45,7 @@ __all__ = [
     "ProcessSubscriptionProducerConsumer",
     "RebatchSubscription",
     "SubscriptionClosed",
+    "SyntheticCamera",
     "SubscriptionConsumer",
     "SubscriptionProducer",
     "SubscriptionProducerConsumer",
