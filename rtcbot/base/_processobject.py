@@ -213,7 +213,7 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
     def _onChildExit(self) -> None:
         if self._attachedLoop is not None:
             self._attachedLoop.remove_reader(self._process.sentinel)
-        self._channel.receiveAvailable()  # everything the child sent before it ended
+        self._channel.receiveAvailable(maxReads=0)  # everything the child sent before it ended
         self._reapChild()
 
     def _reapChild(self) -> None:

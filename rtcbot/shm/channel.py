@@ -22,6 +22,9 @@ RECEIVE_SIZE = 1 << 18
 MAX_FDS = 16
 #: Most messages sent in one sendmsg call.
 MAX_BATCH = 64
+#: Socket reads per wake-up before the loop gets a turn. A short read does not mean the
+#: socket is empty: a read stops where a passed fd is attached.
+MAX_READS_PER_WAKEUP = 16
 
 MessageHandler = Callable[[Kind, bytes, MessageReader], None]
 
@@ -91,11 +94,13 @@ class LoopChannel:
         loop.add_reader(self._sock.fileno(), self.receiveAvailable)
         self._flush()
 
-    def receiveAvailable(self) -> None:
-        """Reads and handles everything that has arrived, without blocking."""
-        if self._ended:
-            return
-        while True:
+    def receiveAvailable(self, maxReads: int = MAX_READS_PER_WAKEUP) -> None:
+        """Reads and handles what has arrived, without blocking: at most ``maxReads`` reads
+        (so a flooding child cannot starve the loop; the reader fires again), or with
+        ``maxReads=0`` until the socket is empty, e.g. to drain a child that has exited."""
+        reads = 0
+        while not self._ended and (maxReads == 0 or reads < maxReads):
+            reads += 1
             try:
                 data, fds = _receive(self._sock)
             except (BlockingIOError, InterruptedError):
@@ -110,8 +115,6 @@ class LoopChannel:
                 if self._ended:  # a handler closed the channel
                     return
                 self._onMessage(kind, payload, self._reader)
-            if len(data) < RECEIVE_SIZE:
-                return
 
     def _end(self) -> None:
         self._ended = True

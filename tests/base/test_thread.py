@@ -257,7 +257,8 @@ def test_a_worker_ends_when_its_loop_is_gone() -> None:
 
     asyncio.run(main())
     assert endless.started.wait(5)
-    worker = next(t for t in threading.enumerate() if t.name == "rtcbot-Endless")
+    worker = endless._workerThread
+    assert worker is not None
     worker.join(5)
     assert not worker.is_alive()
 

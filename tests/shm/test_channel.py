@@ -542,3 +542,29 @@ async def test_sendAfterCloseIsIgnored() -> None:
         childSock.close()
         os.close(readEnd)
         os.close(writeEnd)
+
+
+def test_draining_a_finished_peer_reads_past_the_short_reads_that_passed_fds_cause() -> None:
+    """A recvmsg stops where a passed fd is attached, so a short read is not the end: the
+    drain of an exited child once lost everything after its first new ring."""
+    parentEnd, childEnd = socket.socketpair()
+    received: list[tuple[Kind, bytes]] = []
+    ended: list[bool] = []
+    loopSide = LoopChannel(parentEnd, lambda kind, payload, reader: received.append((kind, payload)), lambda: ended.append(True))
+    sender = BlockingChannel(childEnd)
+    passed = [os.pipe() for _ in range(3)]
+    try:
+        for index, (readFd, _) in enumerate(passed):
+            sender.send(encode(Kind.ITEM, pickle.dumps(f"before {index}")))
+            sender.send(encode(Kind.NEW_RING, b"ring"), readFd)
+        sender.send(encode(Kind.ITEM, pickle.dumps("last")))
+        sender.close()
+        loopSide.receiveAvailable()
+        assert [kind for kind, _ in received] == [Kind.ITEM, Kind.NEW_RING] * 3 + [Kind.ITEM]
+        assert pickle.loads(received[-1][1]) == "last"
+        assert ended == [True]
+    finally:
+        loopSide.close()
+        for readFd, writeFd in passed:
+            os.close(readFd)
+            os.close(writeFd)
