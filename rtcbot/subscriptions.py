@@ -84,7 +84,11 @@ class MostRecentSubscription:
     def __init__(self) -> None:
         self._pending: Any = _NOTHING
         self._pendingFrom: _Delivery | None = None
-        self._waiters: deque[asyncio.Future[_Delivery]] = deque()
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        # What each woken waiter is to read. Not the futures' results: asyncio keeps the
+        # future that woke a task referenced until that task yields, which would keep the
+        # item (a frame and its slot) alive after the reader dropped it.
+        self._delivered: dict[asyncio.Future[None], _Delivery] = {}
 
     def put_nowait(self, item: Any) -> None:
         """Replaces any unread item with ``item`` and wakes the waiting readers."""
@@ -92,7 +96,8 @@ class MostRecentSubscription:
         self._waiters.clear()
         delivery = _Delivery(item)
         for waiter in waiters:
-            waiter.set_result(delivery)
+            self._delivered[waiter] = delivery
+            waiter.set_result(None)
         self._pending = _NOTHING if waiters else item
         self._pendingFrom = None
 
@@ -107,16 +112,18 @@ class MostRecentSubscription:
         """Returns the newest unread item, waiting for one if needed."""
         if self._pending is not _NOTHING:
             return self.get_nowait()
-        waiter: asyncio.Future[_Delivery] = asyncio.get_running_loop().create_future()
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         try:
-            delivery = await waiter
+            await waiter
         except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
-                self._keepUnread(waiter.result())
+            missed = self._delivered.pop(waiter, None)
+            if missed is not None:
+                self._keepUnread(missed)
             elif waiter in self._waiters:
                 self._waiters.remove(waiter)
             raise
+        delivery = self._delivered.pop(waiter)
         delivery.read = True
         if self._pendingFrom is delivery:  # a cancelled co-reader had kept it: it is read now
             self._pending, self._pendingFrom = _NOTHING, None

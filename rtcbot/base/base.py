@@ -150,7 +150,7 @@ class BaseSubscriptionProducer(baseEventHandler):
         ``TypeError`` at once; subscribing to a closed producer raises ``SubscriptionClosed``.
         """
         self._bindLoop()
-        if self._shouldClose:
+        if self.closed:
             raise SubscriptionClosed(
                 f"cannot subscribe: {type(self).__name__} is closed and produces no more data"
             )
@@ -171,7 +171,7 @@ class BaseSubscriptionProducer(baseEventHandler):
                 return
         if subscription is self._defaultSubscription:
             self._defaultSubscription = None
-        if not self._subscribers.remove(subscription) and not self._shouldClose:
+        if not self._subscribers.remove(subscription) and not self.closed:
             raise KeyError(f"{subscription!r} is not subscribed to this {type(self).__name__}")
 
     def unsubscribeAll(self) -> None:
@@ -187,14 +187,14 @@ class BaseSubscriptionProducer(baseEventHandler):
         """
         self._bindLoop()
         if self._defaultSubscription is None:
-            if self._shouldClose:
+            if self.closed:
                 raise SubscriptionClosed(f"{type(self).__name__} is closed")
             self._defaultSubscription = self.subscribe()
         return await self._readSubscription(self._defaultSubscription)
 
     async def _readSubscription(self, subscription: Any) -> Any:
         """Reads one item of one of our subscriptions, ending with SubscriptionClosed on close."""
-        if not self._shouldClose:
+        if not self.closed:
             item = await self._producerReads.run(subscription.get())
             if item is not INTERRUPTED:
                 return item
@@ -303,7 +303,7 @@ class BaseSubscriptionConsumer(baseEventHandler):
         Raises ``SubscriptionClosed`` once the consumer has closed.
         """
         self._bindLoop()
-        if self._shouldClose:
+        if self.closed:
             raise SubscriptionClosed(f"cannot put: {type(self).__name__} is closed")
         if self._subscription is not self._directPutSubscription:
             self.stopSubscription()
@@ -324,7 +324,7 @@ class BaseSubscriptionConsumer(baseEventHandler):
                 f"putSubscription() needs an object with an async get() method (a queue, a "
                 f"subscription or a producer), got {subscription!r}"
             )
-        if self._shouldClose:
+        if self.closed:
             raise SubscriptionClosed(f"cannot subscribe: {type(self).__name__} is closed")
         source = _ProducerSource(subscription) if isinstance(subscription, BaseSubscriptionProducer) else subscription
         self._switchTo(subscription, source)
@@ -361,7 +361,7 @@ class BaseSubscriptionConsumer(baseEventHandler):
         task = asyncio.current_task()
         retryDelay = FIRST_SOURCE_RETRY_DELAY
         while True:
-            if self._shouldClose:
+            if self.closed:
                 raise SubscriptionClosed(f"{type(self).__name__} is closed")
             source = self._source
             if source is self._endedSource:
