@@ -162,8 +162,7 @@ async def rtcbotFromChild(
 
     async def slowSubscriber(latest: MostRecentSubscription) -> None:
         while True:
-            frame = await latest.get()
-            del frame
+            await latest.get()  # takes the newest frame and lets it go: holds no slot
             await asyncio.sleep(1.0)
 
     def callback(index: int) -> Callable[[Any], None]:

@@ -34,7 +34,7 @@ from ..shm.protocol import (
     encodeFrame,
     encodeRelease,
 )
-from ..shm.ring import DEFAULT_SLOT_COUNT, SlotReader, SlotWriter, fitsInSlot
+from ..shm.ring import SlotReader, SlotWriter, fitsInSlot
 from ._child import ChildLink, ChildSettings, decodeError, runChild
 from ._errors import ChildProcessDied
 from ._loopbinding import LoopGone

@@ -33,7 +33,6 @@ from .processes import (
     Recorder,
     ShapeShifter,
     Stubborn,
-    stampedFrame,
     stampOf,
 )
 
