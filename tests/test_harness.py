@@ -9,6 +9,7 @@ import time
 import pytest
 
 from ._asyncrunner import AsyncioErrorLogged, LoopBlocked, runAsyncTest
+from ._ticker import LoopTicker
 
 
 def test_a_blocking_call_in_the_loop_fails_the_test() -> None:
@@ -40,3 +41,12 @@ def test_asyncio_errors_fail_the_test() -> None:
 
     with pytest.raises(AsyncioErrorLogged):
         runAsyncTest(logsError, timeout=5)
+
+
+def test_the_ticker_sees_a_stalled_loop() -> None:
+    async def stall() -> float:
+        async with LoopTicker() as ticker:
+            time.sleep(0.1)
+        return ticker.maxGap
+
+    assert asyncio.run(stall()) >= 0.1

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from rtcbot import Frame, MostRecentSubscription, SubscriptionClosed
 from rtcbot.base.multiprocess import ChildProcessDied, RemoteError, RemoteTraceback
 
+from .._ticker import LoopTicker
 from .processes import (
     ClaimingCamera,
     Counter,
@@ -248,26 +249,12 @@ async def test_close_from_a_coroutine_never_stalls_the_loop_even_for_a_stubborn_
     """Defect #18: RTCBot 0.2.5 joined the child on the loop (up to 2 x joinTimeout)."""
     stubborn = Stubborn(joinTimeout=0.2)
     await asyncio.wait_for(stubborn.onReady(), 10)
-    gaps: list[float] = []
-    ticking = True
-
-    async def ticker() -> None:
-        last = time.monotonic()
-        while ticking:
-            await asyncio.sleep(0.01)
-            now = time.monotonic()
-            gaps.append(now - last)
-            last = now
-
-    tick = asyncio.ensure_future(ticker())
-    await asyncio.sleep(0.03)
-    started = time.monotonic()
-    stubborn.close()
-    assert time.monotonic() - started < 0.01 and stubborn.closed
-    await asyncio.wait_for(stubborn, 5)
-    ticking = False
-    await tick
-    assert max(gaps) < 0.05, max(gaps)
+    async with LoopTicker() as ticker:
+        started = time.monotonic()
+        stubborn.close()
+        assert time.monotonic() - started < 0.01 and stubborn.closed
+        await asyncio.wait_for(stubborn, 5)
+    assert ticker.maxGap < 0.05, ticker.maxGap
     assert stubborn.error is None
 
 

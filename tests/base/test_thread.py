@@ -12,6 +12,8 @@ import pytest
 from rtcbot import MostRecentSubscription, SubscriptionClosed
 from rtcbot.base import ThreadedSubscriptionConsumer, ThreadedSubscriptionProducer
 
+from .._ticker import LoopTicker
+
 
 class Counter(ThreadedSubscriptionProducer):
     """Publishes 0..count-1 from its worker thread, then returns."""
@@ -132,28 +134,12 @@ async def test_close_from_a_coroutine_does_not_stall_the_loop() -> None:
     blocks the loop for more than 50 ms, and a 10 ms ticker must see no gap over 50 ms."""
     slow = Endless(period=0.3, defaultSubscriptionClass=MostRecentSubscription)
     await slow.onReady()
-    gaps: list[float] = []
-    ticking = True
-
-    async def ticker() -> None:
-        last = time.monotonic()
-        while ticking:
-            await asyncio.sleep(0.01)
-            now = time.monotonic()
-            gaps.append(now - last)
-            last = now
-
-    tick = asyncio.ensure_future(ticker())
-    await asyncio.sleep(0.03)
-    started = time.monotonic()
-    slow.close()
-    returned = time.monotonic() - started
-    assert slow.closed
-    await asyncio.wait_for(slow, 5)
-    ticking = False
-    await tick
-    assert returned < 0.01
-    assert max(gaps) < 0.05, max(gaps)
+    async with LoopTicker() as ticker:
+        started = time.monotonic()
+        slow.close()
+        assert time.monotonic() - started < 0.01 and slow.closed
+        await asyncio.wait_for(slow, 5)
+    assert ticker.maxGap < 0.05, ticker.maxGap
     assert not any(t.name.startswith("rtcbot-") for t in threading.enumerate())
 
 
