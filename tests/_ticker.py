@@ -14,15 +14,19 @@ class LoopTicker:
     def __init__(self, period: float = 0.01) -> None:
         self._period = period
         self._task: asyncio.Task[None] | None = None
+        self._last = time.monotonic()
         self.maxGap = 0.0
 
+    def _tock(self) -> None:
+        now = time.monotonic()
+        self.maxGap = max(self.maxGap, now - self._last)
+        self._last = now
+
     async def _tick(self) -> None:
-        last = time.monotonic()
+        self._last = time.monotonic()
         while True:
             await asyncio.sleep(self._period)
-            now = time.monotonic()
-            self.maxGap = max(self.maxGap, now - last)
-            last = now
+            self._tock()
 
     async def __aenter__(self) -> LoopTicker:
         self._task = asyncio.ensure_future(self._tick())
@@ -33,6 +37,7 @@ class LoopTicker:
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         assert self._task is not None
+        self._tock()  # a stall at the very end of the block counts too
         self._task.cancel()
         try:
             await self._task
