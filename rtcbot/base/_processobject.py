@@ -66,6 +66,13 @@ class TransportStatistics:
 class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
     """Parent-side machinery shared by the three process classes."""
 
+    def _initHandler(self, logger: logging.Logger | None, loop: asyncio.AbstractEventLoop | None) -> set[str]:
+        """Starts construction; returns the names of attributes the subclass set before it."""
+        userNames = set(self.__dict__)
+        baseEventHandler.__init__(self, logger)
+        self._initLoopBinding(loop)
+        return userNames
+
     def _initProcess(
         self,
         userNames: set[str],

@@ -76,6 +76,14 @@ class ProducerConsumerStatistics(ConsumerStatistics, ProducerStatistics):
     """A snapshot of the counters of an object that both consumes and produces."""
 
 
+def bothSidesCounters(obj: Any) -> dict[str, int]:
+    """The producer and consumer counters of an object that is both, by field name."""
+    return {
+        **vars(BaseSubscriptionProducer.statistics(obj)),
+        **vars(BaseSubscriptionConsumer.statistics(obj)),
+    }
+
+
 class NoClosedSubscription:
     """Wraps a zero-argument coroutine function (such as a consumer's ``_get``) as a source.
 
@@ -461,16 +469,7 @@ class SubscriptionProducerConsumer(BaseSubscriptionConsumer, BaseSubscriptionPro
 
     def statistics(self) -> ProducerConsumerStatistics:
         """A snapshot of the counters of both sides."""
-        output = BaseSubscriptionProducer.statistics(self)
-        input = BaseSubscriptionConsumer.statistics(self)
-        return ProducerConsumerStatistics(
-            published=output.published,
-            subscribers=output.subscribers,
-            listenerErrors=output.listenerErrors,
-            received=input.received,
-            sourceSwitches=input.sourceSwitches,
-            sourceErrors=input.sourceErrors,
-        )
+        return ProducerConsumerStatistics(**bothSidesCounters(self))
 
     def close(self) -> None:
         """Closes both the input and the output side."""

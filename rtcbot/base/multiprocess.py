@@ -32,9 +32,9 @@ from .base import (
     ConsumerStatistics,
     ProducerConsumerStatistics,
     ProducerStatistics,
+    bothSidesCounters,
     pickSubscriptionType,
 )
-from .events import baseEventHandler
 
 __all__ = [
     "ChildProcessDied",
@@ -159,9 +159,7 @@ class ProcessSubscriptionProducer(_ProducesFromChild):
         slotCount: int = DEFAULT_SLOT_COUNT,
         startMethod: str | None = None,
     ) -> None:
-        userNames = set(self.__dict__)
-        baseEventHandler.__init__(self, logger)
-        self._initLoopBinding(loop)
+        userNames = self._initHandler(logger, loop)
         self._initProducer(
             pickSubscriptionType(type(self).__name__, defaultSubscriptionClass, defaultSubscriptionType),
             defaultAutosubscribe,
@@ -203,9 +201,7 @@ class ProcessSubscriptionConsumer(_ConsumesInChild):
         slotCount: int = DEFAULT_SLOT_COUNT,
         startMethod: str | None = None,
     ) -> None:
-        userNames = set(self.__dict__)
-        baseEventHandler.__init__(self, logger)
-        self._initLoopBinding(loop)
+        userNames = self._initHandler(logger, loop)
         self._initConsumer(directPutSubscriptionType)
         self._initProcess(userNames, "_consumer", daemonProcess, joinTimeout, slotCount, startMethod)
 
@@ -242,9 +238,7 @@ class ProcessSubscriptionProducerConsumer(_ConsumesInChild, _ProducesFromChild):
         slotCount: int = DEFAULT_SLOT_COUNT,
         startMethod: str | None = None,
     ) -> None:
-        userNames = set(self.__dict__)
-        baseEventHandler.__init__(self, logger)
-        self._initLoopBinding(loop)
+        userNames = self._initHandler(logger, loop)
         self._initConsumer(directPutSubscriptionType)
         self._initProducer(
             pickSubscriptionType(type(self).__name__, defaultSubscriptionClass, defaultSubscriptionType),
@@ -262,15 +256,6 @@ class ProcessSubscriptionProducerConsumer(_ConsumesInChild, _ProducesFromChild):
 
     def statistics(self) -> ProcessProducerConsumerStatistics:
         """A snapshot of the counters of both sides and both directions."""
-        output = BaseSubscriptionProducer.statistics(self)
-        input = BaseSubscriptionConsumer.statistics(self)
         return ProcessProducerConsumerStatistics(
-            published=output.published,
-            subscribers=output.subscribers,
-            listenerErrors=output.listenerErrors,
-            received=input.received,
-            sourceSwitches=input.sourceSwitches,
-            sourceErrors=input.sourceErrors,
-            fromChild=self._fromChildStatistics(),
-            toChild=self._toChildStatistics(),
+            **bothSidesCounters(self), fromChild=self._fromChildStatistics(), toChild=self._toChildStatistics()
         )
