@@ -17,7 +17,15 @@ from .base import (
     ThreadedSubscriptionConsumer,
     ThreadedSubscriptionProducer,
 )
-from .devices import SyntheticCamera
+from .devices import (
+    CVCamera,
+    CVDisplay,
+    Microphone,
+    PiCamera2,
+    Speaker,
+    SyntheticCamera,
+    SyntheticMicrophone,
+)
 from .shm import Frame
 from .subscriptions import (
     CallbackSubscription,
@@ -32,6 +40,12 @@ __version__ = "0.3.0.dev0"
 
 __all__ = [
     "BaseSubscriptionConsumer",
+    "CVCamera",
+    "CVDisplay",
+    "Microphone",
+    "PiCamera2",
+    "Speaker",
+    "SyntheticMicrophone",
     "BaseSubscriptionProducer",
     "CallbackSubscription",
     "DelayedSubscription",

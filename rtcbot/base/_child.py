@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import logging
+import math
 import os
 import pickle
 import signal
@@ -84,8 +85,8 @@ class ChildLink:
 
     # -- receiving ------------------------------------------------------------------------
 
-    def _pump(self, block: bool) -> None:
-        for kind, payload in self._channel.receive(block):
+    def _pump(self, block: bool, timeout: float | None = None) -> None:
+        for kind, payload in self._channel.receive(block, timeout):
             self._handle(kind, payload)
         if self._channel.ended:
             self.closeRequested = True  # the parent is gone
@@ -106,17 +107,45 @@ class ChildLink:
         self._pump(block=False)
         return self.closeRequested
 
-    def get(self) -> Any:
-        """The next item from the parent; blocks without spinning; SubscriptionClosed on close."""
+    def sleep(self, seconds: float) -> bool:
+        """Waits up to ``seconds``, handling messages meanwhile; True as soon as close is asked."""
+        deadline = time.monotonic() + seconds
+        self._pump(block=False)
+        while not self.closeRequested:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            self._pump(block=True, timeout=remaining)
+        return self.closeRequested
+
+    def get(self, timeout: float | None = None) -> Any:
+        """The next item from the parent; blocks without spinning (at most ``timeout``
+        seconds, then ``TimeoutError``); SubscriptionClosed on close."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             if self.closeRequested:
                 raise SubscriptionClosed("the parent closed this object")
             if self._inbox:
-                message = self._inbox.popleft()
-                if message.type is Kind.FRAME:
-                    return self._reader.frame(decodeFrame(message.value), time.monotonic_ns())
-                return pickle.loads(message.value)
-            self._pump(block=True)
+                return self._decode(self._inbox.popleft())
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise TimeoutError(f"nothing arrived from the parent within {timeout} s")
+            self._pump(block=True, timeout=remaining)
+
+    def getLatest(self, timeout: float | None = None) -> Any:
+        """Like :meth:`get`, but skips to the newest item that has arrived (older ones are
+        discarded, their slots given back)."""
+        item = self.get(timeout)
+        self._pump(block=False)
+        while self._inbox and not self.closeRequested:
+            item = None  # let a skipped frame's slot go before decoding the next
+            item = self._decode(self._inbox.popleft())
+        return item
+
+    def _decode(self, message: internalSubscriptionMessage) -> Any:
+        if message.type is Kind.FRAME:
+            return self._reader.frame(decodeFrame(message.value), time.monotonic_ns())
+        return pickle.loads(message.value)
 
     # -- sending --------------------------------------------------------------------------
 
@@ -126,15 +155,32 @@ class ChildLink:
         except OSError:
             pass  # the parent is gone
 
-    def claimFrame(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray[Any, Any] | None:
-        """A writable array in a free slot, to fill and then pass to ``put``; None if all are held."""
+    def claimFrame(self, shape: tuple[int, ...], dtype: Any, wait: float = 0.0) -> np.ndarray[Any, Any] | None:
+        """A writable array in a free slot, to fill and then pass to ``put``. When every slot
+        is held, waits up to ``wait`` seconds (``math.inf``: until one comes back or the
+        object closes) for one; None (a dropped frame, counted) if none came back."""
+        shape, dtype = tuple(shape), np.dtype(dtype)
+        deadline = time.monotonic() + wait
         self._pump(block=False)
-        claim = self._writer.claim(tuple(shape), np.dtype(dtype))
-        if claim is None:
-            self._dropped()
-            return None
-        self._claims[id(claim.array)] = claim
-        return claim.array
+        while True:
+            remaining = deadline - time.monotonic()
+            giveUp = remaining <= 0 or self.closeRequested
+            claim = self._writer.claim(shape, dtype, countDrop=giveUp)
+            if claim is not None:
+                self._claims[id(claim.array)] = claim
+                return claim.array
+            if giveUp:
+                self._dropped()
+                return None
+            self._pump(block=True, timeout=None if math.isinf(remaining) else remaining)
+
+    def unclaimFrame(self, array: np.ndarray[Any, Any]) -> None:
+        """Gives back a slot from :meth:`claimFrame` that will not be sent."""
+        claim = self._claims.get(id(array))
+        if claim is None or claim.array is not array:
+            raise ValueError("this array is not a claimed, unsent frame of this object")
+        del self._claims[id(array)]
+        self._writer.unclaim(claim)
 
     def put(self, element: Any, timestamp: int | None, deviceTimestamp: float | None) -> None:
         """Sends ``element`` to the parent: arrays through slots, anything else pickled."""
@@ -182,6 +228,10 @@ class ChildLink:
         if self._writer.droppedSlotsFull != self._reportedDrops:
             self._reportedDrops = self._writer.droppedSlotsFull
             self._channel.send(encodeDropped(self._reportedDrops))
+
+    def notify(self, value: Any) -> None:
+        """Sends a status report (not data) to the parent's ``_onChildNotice``."""
+        self._channel.send(encode(Kind.NOTICE, _pickleForParent(value)))
 
     def setReady(self, value: bool) -> None:
         self._channel.send(encodeReady(value))

@@ -15,7 +15,7 @@ import signal
 import socket
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -65,6 +65,10 @@ class TransportStatistics:
 
 class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
     """Parent-side machinery shared by the three process classes."""
+
+    #: Attributes a subclass keeps in the parent only (listeners, parent-side state):
+    #: they are not sent to the child.
+    _parentOnly: ClassVar[frozenset[str]] = frozenset()
 
     def _initHandler(self, logger: logging.Logger | None, loop: asyncio.AbstractEventLoop | None) -> set[str]:
         """Starts construction; returns the names of attributes the subclass set before it."""
@@ -125,7 +129,8 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
         self._loopBinding.whenBound(self._attach)
 
     def _userState(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k not in self._machineryNames}
+        skip = self._machineryNames | self._parentOnly
+        return {k: v for k, v in self.__dict__.items() if k not in skip}
 
     def _startChild(self) -> None:
         state = self._userState()
@@ -174,6 +179,8 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
             self._childDroppedSlotsFull = decodeDropped(payload)
         elif kind is Kind.CLOSE:
             self.close()
+        elif kind is Kind.NOTICE:
+            self._receiveNotice(payload)
 
     def _receiveFrame(self, payload: bytes) -> None:
         header = decodeFrame(payload)
@@ -195,6 +202,36 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
             return
         self._itemsFromChild += 1
         self._publishFromChild(item)
+
+    def _receiveNotice(self, payload: bytes) -> None:
+        try:
+            notice = pickle.loads(payload)
+        except Exception as exc:
+            self._rateLimitedLog.log(
+                "undecodable", logging.ERROR, "cannot unpickle a notice from the child: %r", exc
+            )
+            return
+        self._onChildNotice(notice)
+
+    def _onChildNotice(self, notice: Any) -> None:
+        """Override (in the parent) to act on what the child sends with ``_notify``."""
+        self._log.debug("notice from the child, unhandled: %r", notice)
+
+    def _notify(self, notice: Any) -> None:
+        """In the child: sends a status report (anything picklable; not data, so it reaches
+        no subscriber) to the parent's ``_onChildNotice``, in order with the data."""
+        link = self._childLink
+        if link is None:
+            raise RuntimeError(f"{type(self).__name__}._notify() works inside the child process only")
+        link.notify(notice)
+
+    def _sleep(self, seconds: float) -> bool:
+        """In the child: sleeps up to ``seconds``, waking early when the object is asked to
+        close. Returns True if it was."""
+        link = self._childLink
+        if link is None:
+            raise RuntimeError(f"{type(self).__name__}._sleep() works inside the child process only")
+        return link.sleep(seconds)
 
     def _hasSubscribers(self) -> bool:
         return False

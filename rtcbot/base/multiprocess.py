@@ -98,13 +98,21 @@ class _ProducesFromChild(ProcessObject, BaseSubscriptionProducer):
         else:
             BaseSubscriptionProducer._put_nowait(self, element)
 
-    def _claimFrame(self, shape: tuple[int, ...], dtype: Any = np.uint8) -> np.ndarray[Any, Any] | None:
+    def _claimFrame(
+        self, shape: tuple[int, ...], dtype: Any = np.uint8, *, wait: float = 0.0
+    ) -> np.ndarray[Any, Any] | None:
         """In the child: a writable array in a free slot. Fill it (e.g. ``cap.read(image=a)``)
-        and pass it to ``_put_nowait``: the frame then reaches the parent with no copy at all.
-        Returns None (the frame is counted as dropped) when every slot is held."""
+        and pass it to ``_put_nowait``: the frame then reaches the parent with no copy at all;
+        or hand it back with ``_unclaimFrame``. When subscribers hold every slot, waits up to
+        ``wait`` seconds (``math.inf``: until a slot is free or the object closes) and then
+        returns None: the frame is counted as dropped. Live sources keep ``wait=0``."""
         link = _childOnly(self, "_claimFrame")
-        frame: np.ndarray[Any, Any] | None = link.claimFrame(shape, dtype)
+        frame: np.ndarray[Any, Any] | None = link.claimFrame(shape, dtype, wait)
         return frame
+
+    def _unclaimFrame(self, frame: np.ndarray[Any, Any]) -> None:
+        """In the child: gives back an array from ``_claimFrame`` that will not be published."""
+        _childOnly(self, "_unclaimFrame").unclaimFrame(frame)
 
     def _hasSubscribers(self) -> bool:
         return len(self._subscribers) > 0
@@ -116,10 +124,16 @@ class _ProducesFromChild(ProcessObject, BaseSubscriptionProducer):
 class _ConsumesInChild(ProcessObject, BaseSubscriptionConsumer):
     """What the consuming classes share: the parent feeds the child from the subscription."""
 
-    def _get(self) -> Any:
-        """In the child: the next item, blocking (without spinning) until one arrives.
-        Raises ``SubscriptionClosed`` once the object is closed."""
-        return _childOnly(self, "_get").get()
+    def _get(self, timeout: float | None = None) -> Any:
+        """In the child: the next item, blocking (without spinning) until one arrives, or
+        ``TimeoutError`` after ``timeout`` seconds. Raises ``SubscriptionClosed`` once the
+        object is closed."""
+        return _childOnly(self, "_get").get(timeout)
+
+    def _getLatest(self, timeout: float | None = None) -> Any:
+        """In the child: like ``_get``, but returns the newest item that has arrived and
+        discards older ones (a display wants the latest frame, not a backlog)."""
+        return _childOnly(self, "_getLatest").getLatest(timeout)
 
     def _startFeeding(self, loop: asyncio.AbstractEventLoop) -> None:
         self._feeder = loop.create_task(self._feedChild())

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 import os
+import select
 import socket
 import threading
 import weakref
@@ -239,9 +241,12 @@ class BlockingChannel:
             if sent < len(view):
                 self._sock.sendall(view[sent:])
 
-    def receive(self, block: bool) -> list[tuple[Kind, bytes]]:
-        """The messages that arrived; waits for at least some data when ``block``."""
+    def receive(self, block: bool, timeout: float | None = None) -> list[tuple[Kind, bytes]]:
+        """The messages that arrived; when ``block``, waits for some data (at most
+        ``timeout`` seconds if given)."""
         if self.ended:
+            return []
+        if block and timeout is not None and not self._readable(timeout):
             return []
         flags = 0 if block else socket.MSG_DONTWAIT
         try:
@@ -255,6 +260,11 @@ class BlockingChannel:
             return []
         self.reader.feed(data, fds)
         return list(self.reader.messages())
+
+    def _readable(self, timeout: float) -> bool:
+        poller = select.poll()
+        poller.register(self._sock, select.POLLIN)
+        return bool(poller.poll(max(0, math.ceil(timeout * 1000))))
 
     def close(self) -> None:
         self._sock.close()

@@ -43,6 +43,7 @@ class Kind(enum.IntEnum):
     CLOSE = 8  # parent -> child: stop; child -> parent: the child asks to be closed
     DONE = 9  # child -> parent: the child's work function returned
     DROPPED = 10  # the writer's count of arrays dropped because every slot was held
+    NOTICE = 11  # child -> parent: a device's status report (pickled), not data
 
 
 _KINDS: dict[int, Kind] = {int(kind): kind for kind in Kind}  # faster than Kind(value)

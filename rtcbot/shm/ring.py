@@ -90,8 +90,9 @@ class SlotWriter:
         """Slots announced and not yet released by the reader."""
         return sum(ring.held for ring in self._rings.values())
 
-    def claim(self, shape: tuple[int, ...], dtype: np.dtype[Any]) -> Claim | None:
-        """A writable slot array of ``shape``/``dtype``, or None (counted) if all are held."""
+    def claim(self, shape: tuple[int, ...], dtype: np.dtype[Any], countDrop: bool = True) -> Claim | None:
+        """A writable slot array of ``shape``/``dtype``, or None if all are held (counted as
+        a dropped frame when ``countDrop``)."""
         nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
         if nbytes > MAX_SLOT_BYTES:
             raise ValueError(
@@ -100,7 +101,7 @@ class SlotWriter:
             )
         ring = self._ringFor(nbytes)
         if not ring.free:
-            self.droppedSlotsFull += 1
+            self.droppedSlotsFull += countDrop
             return None
         slot = ring.free.popleft()
         array: np.ndarray[Any, Any] = np.ndarray(

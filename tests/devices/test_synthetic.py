@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,8 @@ import pytest
 
 from rtcbot import Frame, MostRecentSubscription, SubscriptionClosed, SyntheticCamera
 from rtcbot.devices.testpattern import decodeStamp, drawPattern
+
+from .memory import inSharedMemory, memfdRegions
 
 
 @pytest.mark.parametrize("number", [0, 1, 12345, 2**31 + 7, 2**32 - 1])
@@ -54,8 +57,8 @@ async def test_every_frame_shows_its_own_sequence_number_and_lies_in_shared_memo
     def onFrame(frame: Frame) -> None:
         seen.append((frame.sequence, decodeStamp(frame), frame.shape))
         if not regions:
-            regions.extend(_memfdRegions())
-        inMemfd.append(any(start <= frame.ctypes.data < end for start, end in regions))
+            regions.extend(memfdRegions())
+        inMemfd.append(inSharedMemory(frame, regions))
 
     camera.subscribe(onFrame)
     camera.onClose(lambda: finished.set_result(None))
@@ -107,10 +110,59 @@ def test_the_default_subscription_keeps_only_the_latest_frame() -> None:
     camera.close()
 
 
-def _memfdRegions() -> list[tuple[int, int]]:
-    regions = []
-    for line in Path("/proc/self/maps").read_text().splitlines():
-        if "memfd:rtcbot-" in line:
-            start, end = (int(x, 16) for x in line.split()[0].split("-"))
-            regions.append((start, end))
-    return regions
+
+def _residentBytes() -> int:
+    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@pytest.mark.loop_timeout(40)
+async def test_three_subscribers_at_1080p30_for_10_s_see_no_torn_frame_and_memory_stays_flat() -> None:
+    camera = SyntheticCamera(1920, 1080, fps=30)
+    torn: list[tuple[int, tuple[int, int]]] = []
+    counts = [0, 0, 0]
+
+    def check(index: int, frame: Frame) -> None:
+        stamp = decodeStamp(frame)
+        if stamp != (frame.sequence, frame.sequence):
+            torn.append((frame.sequence, stamp))
+        counts[index] += 1
+
+    async def coroutineSubscriber(frame: Frame) -> None:
+        check(1, frame)
+
+    async def latestReader(subscription: MostRecentSubscription) -> None:
+        while True:
+            frame = await subscription.get()
+            check(2, frame)
+            del frame
+
+    camera.subscribe(lambda frame: check(0, frame))
+    camera.subscribe(coroutineSubscriber)
+    reader = asyncio.ensure_future(latestReader(camera.subscribe(MostRecentSubscription())))
+    try:
+        await camera.onReady()
+        await _framesLater(camera, 30)  # one second of warm-up
+        startCounts, residentAtStart = list(counts), _residentBytes()
+        await _framesLater(camera, 300)
+        endCounts, residentAtEnd = list(counts), _residentBytes()
+    finally:
+        reader.cancel()
+        camera.close()
+        await camera
+    assert not torn, f"torn frames (sequence, (top, bottom)): {torn[:5]}"
+    delivered = [end - start for start, end in zip(startCounts, endCounts)]
+    assert min(delivered[:2]) >= 295, f"the callback subscribers saw every frame of 10 s: {delivered}"
+    assert delivered[2] >= 150, f"the latest-frame reader kept up: {delivered}"
+    assert camera.statistics().fromChild.dropped["slotsFull"] == 0
+    growth = residentAtEnd - residentAtStart
+    assert growth < 16 << 20, f"resident memory grew by {growth / 2**20:.1f} MiB in 10 s"
+
+
+async def _framesLater(camera: SyntheticCamera, frames: int) -> None:
+    """Waits until the camera has published ``frames`` more frames."""
+    subscription = camera.subscribe(asyncio.Queue())
+    try:
+        for _ in range(frames):
+            await subscription.get()
+    finally:
+        camera.unsubscribe(subscription)

@@ -1,0 +1,75 @@
+"""Opening a sounddevice stream in a device's child process, with errors that say what to do."""
+
+from __future__ import annotations
+
+import math
+import sys
+from typing import Any
+
+from ._libraries import importLibrary
+
+
+class AudioDeviceError(RuntimeError):
+    """An audio device cannot be found or opened."""
+
+
+def importSounddevice(device: str) -> Any:
+    """sounddevice, with a PortAudio of this process's own: one inherited through fork
+    shares the parent's connections and lists only the devices present at its import."""
+    inherited = "sounddevice" in sys.modules
+    sd = importLibrary("sounddevice", device)
+    if inherited:
+        sd._terminate()
+        sd._initialize()
+    return sd
+
+
+def checkAudioSettings(samplerate: float, channels: int | None, blocksize: int) -> None:
+    """Refuses impossible settings in the parent, before any process starts."""
+    if not isinstance(samplerate, int | float) or not samplerate > 0 or math.isinf(samplerate):
+        raise ValueError(f"samplerate must be a positive number of samples per second, got {samplerate!r}")
+    if channels is not None and (not isinstance(channels, int) or isinstance(channels, bool) or channels < 1):
+        raise ValueError(f"channels must be a positive whole number (or None for the device's), got {channels!r}")
+    if not isinstance(blocksize, int) or isinstance(blocksize, bool) or blocksize < 1:
+        raise ValueError(f"blocksize must be a positive whole number of samples, got {blocksize!r}")
+
+
+def _devicesText(sd: Any, kind: str) -> str:
+    key = f"max_{kind}_channels"
+    names = [f"{index}: {info['name']!r}" for index, info in enumerate(sd.query_devices()) if info[key] > 0]
+    return ", ".join(names) if names else "none (is a sound server running and reachable?)"
+
+
+def _describe(device: Any) -> str:
+    return "the default device" if device is None else f"device {device!r}"
+
+
+def resolveChannels(sd: Any, device: Any, kind: str, channels: int | None) -> int:
+    """``channels``, or for None the device's own count, at most two."""
+    try:
+        info = sd.query_devices(device, kind)
+    except Exception as error:
+        raise AudioDeviceError(
+            f"no {kind} audio {_describe(device)}: {error}. {kind.capitalize()} devices: {_devicesText(sd, kind)}"
+        ) from None
+    return channels if channels is not None else max(1, min(2, int(info[f"max_{kind}_channels"])))
+
+
+def openStream(sd: Any, kind: str, **settings: Any) -> Any:
+    """A started ``sd.InputStream`` (kind 'input') or ``sd.OutputStream`` ('output')."""
+    streamClass = sd.InputStream if kind == "input" else sd.OutputStream
+    try:
+        stream = streamClass(dtype="float32", **settings)
+        stream.start()
+    except Exception as error:
+        raise AudioDeviceError(
+            f"cannot open {_describe(settings.get('device'))} for audio {kind} at "
+            f"{settings.get('samplerate')} Hz, {settings.get('channels')} channel(s): {error}. "
+            f"{kind.capitalize()} devices: {_devicesText(sd, kind)}"
+        ) from None
+    return stream
+
+
+def deviceName(sd: Any, stream: Any, kind: str) -> str:
+    index = stream.device
+    return str(sd.query_devices(index, kind)["name"])
