@@ -6,7 +6,8 @@ import math
 import sys
 from typing import Any
 
-from ._libraries import importLibrary
+from ._audiostatus import AudioStatus, AudioWatch, StatusReporter
+from ._libraries import importLibrary, requireLibrary
 
 
 class AudioDeviceError(RuntimeError):
@@ -55,21 +56,29 @@ def resolveChannels(sd: Any, device: Any, kind: str, channels: int | None) -> in
     return channels if channels is not None else max(1, min(2, int(info[f"max_{kind}_channels"])))
 
 
-def openStream(sd: Any, kind: str, **settings: Any) -> Any:
-    """A started ``sd.InputStream`` (kind 'input') or ``sd.OutputStream`` ('output')."""
-    streamClass = sd.InputStream if kind == "input" else sd.OutputStream
-    try:
-        stream = streamClass(dtype="float32", **settings)
-        stream.start()
-    except Exception as error:
-        raise AudioDeviceError(
-            f"cannot open {_describe(settings.get('device'))} for audio {kind} at "
-            f"{settings.get('samplerate')} Hz, {settings.get('channels')} channel(s): {error}. "
-            f"{kind.capitalize()} devices: {_devicesText(sd, kind)}"
-        ) from None
-    return stream
+class SoundCardDevice(AudioWatch):
+    """What a microphone and a speaker share: their settings, and opening their stream."""
 
+    def _initSoundCard(
+        self, samplerate: float, channels: int | None, blocksize: int, device: int | str | None, latency: float | str
+    ) -> None:
+        requireLibrary("sounddevice", type(self).__name__)
+        checkAudioSettings(samplerate, channels, blocksize)
+        self.samplerate, self.channels, self.blocksize = samplerate, channels, blocksize
+        self.device, self.latency = device, latency
 
-def deviceName(sd: Any, stream: Any, kind: str) -> str:
-    index = stream.device
-    return str(sd.query_devices(index, kind)["name"])
+    def _openSoundCard(self, sd: Any, kind: str, channels: int, callback: Any) -> tuple[Any, StatusReporter]:
+        """In the child: the started stream ('input' or 'output') and a reporter of its status."""
+        streamClass = sd.InputStream if kind == "input" else sd.OutputStream
+        settings = dict(samplerate=self.samplerate, channels=channels, blocksize=self.blocksize, device=self.device)
+        try:
+            stream = streamClass(dtype="float32", latency=self.latency, callback=callback, **settings)
+            stream.start()
+        except Exception as error:
+            raise AudioDeviceError(
+                f"cannot open {_describe(self.device)} for audio {kind} at {self.samplerate} Hz, "
+                f"{channels} channel(s): {error}. {kind.capitalize()} devices: {_devicesText(sd, kind)}"
+            ) from None
+        name = str(sd.query_devices(stream.device, kind)["name"])
+        status = AudioStatus(name, stream.samplerate, channels, self.blocksize, stream.latency)
+        return stream, StatusReporter(self._notify, status)

@@ -10,9 +10,8 @@ from typing import Any
 import numpy as np
 
 from ..base.multiprocess import ProcessSubscriptionProducer
-from ._audiodevice import checkAudioSettings, importSounddevice, deviceName, openStream, resolveChannels
-from ._audiostatus import REPORT_INTERVAL, AudioStatus, AudioWatch, StatusReporter
-from ._libraries import requireLibrary
+from ._audiodevice import SoundCardDevice, checkAudioSettings, importSounddevice, resolveChannels
+from ._audiostatus import REPORT_INTERVAL, AudioStatus, AudioWatch
 
 #: Audio blocks are small: enough slots that a subscriber a second behind loses nothing.
 AUDIO_SLOT_COUNT = 64
@@ -24,7 +23,7 @@ def _audioDefaults(kwargs: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
-class Microphone(AudioWatch, ProcessSubscriptionProducer):
+class Microphone(SoundCardDevice, ProcessSubscriptionProducer):
     """Blocks of float32 samples, shape (blocksize, channels), from a sound card input.
 
     The stream runs in a child process (sounddevice / PortAudio); blocks reach the parent
@@ -46,10 +45,7 @@ class Microphone(AudioWatch, ProcessSubscriptionProducer):
         latency: float | str = "low",
         **kwargs: Any,
     ) -> None:
-        requireLibrary("sounddevice", type(self).__name__)
-        checkAudioSettings(samplerate, channels, blocksize)
-        self.samplerate, self.channels, self.blocksize = samplerate, channels, blocksize
-        self.device, self.latency = device, latency
+        self._initSoundCard(samplerate, channels, blocksize, device, latency)
         super().__init__(loop=loop, **_audioDefaults(kwargs))
         self._initAudioWatch()
 
@@ -67,23 +63,8 @@ class Microphone(AudioWatch, ProcessSubscriptionProducer):
             captured = now - int(age * 1e9) if times.inputBufferAdcTime > 0 and 0 <= age < 1 else now
             blocks.put((indata.copy(), captured, times.inputBufferAdcTime))
 
-        stream = openStream(
-            sd,
-            "input",
-            samplerate=self.samplerate,
-            channels=channels,
-            blocksize=self.blocksize,
-            device=self.device,
-            latency=self.latency,
-            callback=onAudio,
-        )
+        stream, reporter = self._openSoundCard(sd, "input", channels, onAudio)
         with stream:
-            reporter = StatusReporter(
-                self._notify,
-                AudioStatus(
-                    deviceName(sd, stream, "input"), stream.samplerate, channels, self.blocksize, stream.latency
-                ),
-            )
             self._setReady(True)
             while not self._shouldClose:
                 try:

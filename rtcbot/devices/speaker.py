@@ -11,14 +11,13 @@ import numpy as np
 from .._ratelimit import RateLimitedLog
 from ..base.multiprocess import ProcessSubscriptionConsumer
 from ._audioblocks import BadAudioBlock, toPlayable
-from ._audiodevice import checkAudioSettings, importSounddevice, deviceName, openStream, resolveChannels
-from ._audiostatus import REPORT_INTERVAL, AudioStatus, AudioWatch, StatusReporter
-from ._libraries import requireLibrary
+from ._audiodevice import SoundCardDevice, importSounddevice, resolveChannels
+from ._audiostatus import REPORT_INTERVAL
 from ._samplefifo import SampleFifo
 from .microphone import AUDIO_SLOT_COUNT
 
 
-class Speaker(AudioWatch, ProcessSubscriptionConsumer):
+class Speaker(SoundCardDevice, ProcessSubscriptionConsumer):
     """Plays audio blocks on a sound card output, in a child process.
 
     Blocks may have any length: they are re-blocked to the device's ``blocksize``. Float
@@ -44,15 +43,13 @@ class Speaker(AudioWatch, ProcessSubscriptionConsumer):
         maxLatency: float = 0.25,
         **kwargs: Any,
     ) -> None:
-        requireLibrary("sounddevice", type(self).__name__)
-        checkAudioSettings(samplerate, channels, blocksize)
+        self._initSoundCard(samplerate, channels, blocksize, device, latency)
         if not maxLatency * samplerate > 2 * blocksize:
             raise ValueError(
                 f"maxLatency={maxLatency} s holds less than the two blocks of {blocksize} samples the "
                 f"speaker buffers before playing; give at least {2 * blocksize / samplerate:.3f} s more"
             )
-        self.samplerate, self.channels, self.blocksize = samplerate, channels, blocksize
-        self.device, self.latency, self.maxLatency = device, latency, maxLatency
+        self.maxLatency = maxLatency
         kwargs.setdefault("slotCount", AUDIO_SLOT_COUNT)
         super().__init__(loop=loop, **kwargs)
         self._initAudioWatch()
@@ -68,23 +65,8 @@ class Speaker(AudioWatch, ProcessSubscriptionConsumer):
             deviceUnderflows += bool(status.output_underflow)
             fifo.read(outdata)
 
-        stream = openStream(
-            sd,
-            "output",
-            samplerate=self.samplerate,
-            channels=channels,
-            blocksize=self.blocksize,
-            device=self.device,
-            latency=self.latency,
-            callback=play,
-        )
+        stream, reporter = self._openSoundCard(sd, "output", channels, play)
         with stream:
-            reporter = StatusReporter(
-                self._notify,
-                AudioStatus(
-                    deviceName(sd, stream, "output"), stream.samplerate, channels, self.blocksize, stream.latency
-                ),
-            )
             log = RateLimitedLog(self._log)
             rejected = 0
             self._setReady(True)

@@ -189,3 +189,101 @@ class Holder(ProcessSubscriptionProducer):
 
     def _producer(self) -> None:
         self._setReady(True)
+
+
+class PatientClaimer(ProcessSubscriptionProducer):
+    """Publishes ``count`` stamped frames, each in a slot claimed with ``_claimFrame(wait=...)``,
+    then a dict of how many claims came back empty."""
+
+    def __init__(self, count: int, wait: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.count, self.wait = count, wait
+
+    def _producer(self) -> None:
+        self._setReady(True)
+        empty = 0
+        for index in range(self.count):
+            slot = self._claimFrame((16, 16), np.uint8, wait=self.wait)
+            if slot is None:
+                empty += 1
+                continue
+            slot[...] = stampedFrame(index, (16, 16))
+            self._put_nowait(slot)
+        self._put_nowait({"empty": empty})
+
+
+class Unclaimer(ProcessSubscriptionProducer):
+    """With one slot: claims and gives back the slot ``times`` times, then reports what
+    happened, including giving back an array that was never claimed."""
+
+    def __init__(self, times: int, **kwargs: Any) -> None:
+        super().__init__(slotCount=1, **kwargs)
+        self.times = times
+
+    def _producer(self) -> None:
+        self._setReady(True)
+        claimed = 0
+        for _ in range(self.times):
+            slot = self._claimFrame((4,), np.uint8)
+            if slot is not None:
+                claimed += 1
+                self._unclaimFrame(slot)
+        try:
+            self._unclaimFrame(np.zeros(4, np.uint8))
+            stranger = "accepted"
+        except ValueError as error:
+            stranger = str(error)
+        self._put_nowait({"claimed": claimed, "stranger": stranger})
+
+
+class Notifier(ProcessSubscriptionProducer):
+    """Sends items 0..count-1, each followed by a notice; the parent records both, in order.
+    ``parentThing`` stays in the parent: it is neither sent nor needed to pickle."""
+
+    _parentOnly = frozenset({"parentThing", "heard"})
+
+    def __init__(self, count: int, **kwargs: Any) -> None:
+        self.count = count
+        self.parentThing = threading.Lock()  # unpicklable
+        self.heard: list[Any] = []
+        super().__init__(**kwargs)
+
+    def _producer(self) -> None:
+        self._setReady(True)
+        self._put_nowait({"parentThingInChild": hasattr(self, "parentThing")})
+        for index in range(self.count):
+            self._put_nowait(index)
+            self._notify(("notice", index))
+
+    def _onChildNotice(self, notice: Any) -> None:
+        self.heard.append(notice)
+
+
+class LatestTaker(ProcessSubscriptionProducerConsumer):
+    """Waits for a byte on ``goFd`` (so items pile up unread), then takes the latest item
+    with ``_getLatest`` and publishes it; then times a ``_get`` with nothing to get."""
+
+    def __init__(self, goFd: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.goFd = goFd
+
+    def _producerConsumer(self) -> None:
+        self._setReady(True)
+        os.read(self.goFd, 1)
+        latest = self._getLatest()
+        self._put_nowait(latest if isinstance(latest, str) else int(latest[0]))
+        del latest
+        started = time.monotonic()
+        try:
+            self._get(timeout=0.05)
+            self._put_nowait("got something")
+        except TimeoutError:
+            self._put_nowait(("timed out after", time.monotonic() - started))
+
+
+class Sleeper(ProcessSubscriptionProducer):
+    """Sleeps with ``_sleep`` (a minute) until closed, then returns normally."""
+
+    def _producer(self) -> None:
+        self._setReady(True)
+        self._sleep(60)

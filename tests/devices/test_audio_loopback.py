@@ -99,7 +99,10 @@ async def test_a_tone_comes_back_at_the_same_frequency_and_amplitude(
     assert (tone.end - tone.onset) / SAMPLERATE == pytest.approx(1.0, abs=0.05)
     roundTrip = (recorder.timeOf(tone.onset) - started[0]) / 1e6
     record_property("audio round trip ms", round(roundTrip, 1))
-    print(f"round trip, synthetic microphone -> Speaker -> null sink -> Microphone: {roundTrip:.1f} ms")
+    print(
+        f"round trip, synthetic microphone -> Speaker -> null sink -> Microphone: {roundTrip:.1f} ms; "
+        f"tone {tone.frequency:.2f} Hz, amplitude {tone.amplitude:.4f}"
+    )
     assert 0 < roundTrip < 300
 
 

@@ -568,3 +568,20 @@ def test_draining_a_finished_peer_reads_past_the_short_reads_that_passed_fds_cau
         for readFd, writeFd in passed:
             os.close(readFd)
             os.close(writeFd)
+
+
+def test_a_blocking_receive_with_a_timeout_returns_empty_when_nothing_came_and_at_once_when_something_did() -> None:
+    parentSock, childSock = socket.socketpair()
+    child = BlockingChannel(childSock)
+    try:
+        started = time.monotonic()
+        assert child.receive(block=True, timeout=0.05) == []
+        waited = time.monotonic() - started
+        assert 0.045 <= waited < 2
+        parentSock.sendall(encode(Kind.DONE))
+        started = time.monotonic()
+        assert child.receive(block=True, timeout=30) == [(Kind.DONE, b"")]
+        assert time.monotonic() - started < 5
+    finally:
+        child.close()
+        parentSock.close()
