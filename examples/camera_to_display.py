@@ -29,7 +29,7 @@ async def main(source: str | None, seconds: float | None) -> None:
         camera.close()
         display.close()
         await asyncio.gather(camera, display)
-    print(f"{camera.statistics().published} frames captured")
+        print(f"{camera.statistics().published} frames captured")
     if camera.error or display.error:
         raise SystemExit(f"stopped: {camera.error or display.error}")
 

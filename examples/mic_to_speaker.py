@@ -25,7 +25,7 @@ async def main(synthetic: bool, seconds: float | None) -> None:
         microphone.close()
         speaker.close()
         await asyncio.gather(microphone, speaker)
-    print(f"microphone: {microphone.audioStatus}\nspeaker: {speaker.audioStatus}")
+        print(f"microphone: {microphone.audioStatus}\nspeaker: {speaker.audioStatus}")
     if microphone.error or speaker.error:
         raise SystemExit(f"stopped: {microphone.error or speaker.error}")
 

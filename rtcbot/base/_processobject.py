@@ -289,9 +289,10 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
         if fitsInSlot(item):
             claim = self._toChild.claim(item.shape, item.dtype)
             if claim is None:
+                ready = self.ready  # while the child starts up, drops are expected
                 self._rateLimitedLog.log(
-                    "slotsFull",
-                    logging.WARNING,
+                    ("slotsFull", ready),
+                    logging.WARNING if ready else logging.DEBUG,
                     "dropped a frame for the child: all %d slots hold frames the child still uses",
                     self._slotCount,
                 )
