@@ -36,7 +36,8 @@ class CVCamera(SourceWatch, ProcessSubscriptionProducer):
     """BGR ``uint8`` frames of shape (height, width, 3) from ``cv2.VideoCapture``.
 
     ``cameranumber`` is a device index, or any source OpenCV opens: a file path, a URL, a
-    FIFO, an image sequence pattern. For a camera, ``width``, ``height`` and ``fps`` are
+    FIFO, an image sequence pattern, a GStreamer pipeline (with ``apiPreference``, OpenCV's
+    backend constant such as ``cv2.CAP_GSTREAMER`` or ``cv2.CAP_V4L2``). For a camera, ``width``, ``height`` and ``fps`` are
     requests to the driver; ``sourceStatus.actual`` says what it delivers. A video file
     plays at ``fps`` (0: as fast as subscribers take frames), loses no frame, and ends the
     object at its end (``repeat=True`` loops it).
@@ -61,6 +62,7 @@ class CVCamera(SourceWatch, ProcessSubscriptionProducer):
         loop: asyncio.AbstractEventLoop | None = None,
         *,
         repeat: bool = False,
+        apiPreference: int | None = None,
         **kwargs: Any,
     ) -> None:
         requireLibrary("cv2", type(self).__name__)
@@ -71,6 +73,7 @@ class CVCamera(SourceWatch, ProcessSubscriptionProducer):
         self.source = _checkSource(cameranumber)
         self.isFile = not isinstance(self.source, int) and os.path.isfile(self.source)
         self.repeat = repeat
+        self.apiPreference = apiPreference
         self.preprocessframe = preprocessframe
         kwargs.setdefault("defaultSubscriptionClass", MostRecentSubscription)
         super().__init__(loop=loop, **kwargs)
@@ -93,7 +96,10 @@ class CVCamera(SourceWatch, ProcessSubscriptionProducer):
             capture.release()
 
     def _open(self, cv2: Any) -> Any:
-        capture = cv2.VideoCapture(self.source)
+        if self.apiPreference is None:
+            capture = cv2.VideoCapture(self.source)
+        else:
+            capture = cv2.VideoCapture(self.source, self.apiPreference)
         if not capture.isOpened():
             capture.release()
             return None
@@ -213,6 +219,7 @@ def _checkSource(source: int | str | os.PathLike[str]) -> int | str:
             raise ValueError(f"camera index must not be negative, got {source}")
         return source
     text = os.fspath(source)
-    if "://" not in text and "%" not in text and not os.path.exists(text):
+    looksLikePath = not any(mark in text for mark in ("://", "%", "!"))  # not a URL, sequence or pipeline
+    if looksLikePath and not os.path.exists(text):
         raise FileNotFoundError(f"video source {text!r} does not exist (give a camera index, a file or a URL)")
     return text

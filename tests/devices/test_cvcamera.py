@@ -162,6 +162,13 @@ async def test_a_file_that_is_not_video_is_an_error(tmp_path: Path) -> None:
     assert "notes.avi" in str(camera.error)
 
 
+async def test_a_pipeline_this_opencv_cannot_open_is_an_error_of_the_object() -> None:
+    camera = CVCamera(cameranumber="videotestsrc ! appsink", apiPreference=cv2.CAP_GSTREAMER)
+    error = await camera.onError()
+    await camera
+    assert isinstance(error, SourceError) and "videotestsrc ! appsink" in str(error)
+
+
 async def test_a_camera_that_does_not_exist_is_an_error() -> None:
     camera = CVCamera(cameranumber=63)
     error = await camera.onError()
