@@ -11,6 +11,9 @@ import pytest
 
 from ._asyncrunner import runAsyncTest
 from ._leaks import Resources
+from .rigfixtures import audioRig, xDisplay
+
+__all__ = ["audioRig", "xDisplay"]  # session fixtures: the real audio server and X display
 
 DEFAULT_LOOP_TIMEOUT = 10.0
 

@@ -96,10 +96,16 @@ class CVCamera(SourceWatch, ProcessSubscriptionProducer):
             capture.release()
 
     def _open(self, cv2: Any) -> Any:
-        if self.apiPreference is None:
-            capture = cv2.VideoCapture(self.source)
-        else:
-            capture = cv2.VideoCapture(self.source, self.apiPreference)
+        # OpenCV logs every backend it tries; a failure is reported once, as a SourceError.
+        level = cv2.utils.logging.getLogLevel()
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+        try:
+            if self.apiPreference is None:
+                capture = cv2.VideoCapture(self.source)
+            else:
+                capture = cv2.VideoCapture(self.source, self.apiPreference)
+        finally:
+            cv2.utils.logging.setLogLevel(level)
         if not capture.isOpened():
             capture.release()
             return None

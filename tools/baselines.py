@@ -13,6 +13,7 @@ child waits for the reader instead of queueing without end, RTCBot issue #40.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import mmap
 import multiprocessing
 import os
@@ -26,12 +27,26 @@ import numpy as np
 
 RAW_SLOTS = 8
 Deliver = Callable[[int, int, Any], None]  # (captured at, announced at or 0, payload)
+#: Writes frame ``index`` into an array (the default copies one of ``sourceFrames``).
+Fill = Callable[[np.ndarray[Any, Any], int], None]
 
 
 def sourceFrames(shape: tuple[int, ...], dtype: str) -> list[np.ndarray[Any, Any]]:
     """Four distinct arrays to cycle through, so copies are not all cache-hot."""
     rng = np.random.default_rng(1)
     return [rng.integers(0, 100, size=shape).astype(dtype) for _ in range(4)]
+
+
+def _filler(shape: tuple[int, ...], dtype: str, fill: Fill | None) -> Fill:
+    if fill is not None:
+        return fill
+    frames = sourceFrames(shape, dtype)
+    return lambda array, index: np.copyto(array, frames[index % 4])
+
+
+def nameProcess(name: str) -> None:
+    """Shows ``name`` for this (child) process in ps, top and the profiler's process list."""
+    ctypes.CDLL(None).prctl(15, ctypes.c_char_p(name.encode()[:15]))  # PR_SET_NAME
 
 
 def pace(start: float, index: int, fps: float) -> None:
@@ -53,27 +68,32 @@ class RawRing:
         return np.ndarray(shape, dtype, buffer=self.mapping, offset=index * self.slotSize)
 
 
-def _rawWriter(ring: RawRing, writeFd: int, shape: tuple[int, ...], dtype: str, fps: float, seconds: float) -> None:
-    frames = sourceFrames(shape, dtype)
+def _rawWriter(
+    ring: RawRing, writeFd: int, shape: tuple[int, ...], dtype: str, fps: float, seconds: float, fill: Fill | None
+) -> None:
+    nameProcess("rawshm-writer")
+    fillFrame = _filler(shape, dtype, fill)
     start = time.monotonic()
     index = 0
     while time.monotonic() - start < seconds:
         pace(start, index, fps)
         slot = index % RAW_SLOTS
         ring.stamps[slot, 0] = time.monotonic_ns()
-        np.copyto(ring.slot(slot, shape, dtype), frames[index % 4])
+        fillFrame(ring.slot(slot, shape, dtype), index)
         ring.stamps[slot, 1] = time.monotonic_ns()
         os.write(writeFd, bytes((slot,)))
         index += 1
     os.close(writeFd)
 
 
-async def rawFromChild(shape: tuple[int, ...], dtype: str, fps: float, seconds: float, deliver: Deliver) -> int:
+async def rawFromChild(
+    shape: tuple[int, ...], dtype: str, fps: float, seconds: float, deliver: Deliver, fill: Fill | None = None
+) -> int:
     """Runs the rawshm child; calls ``deliver`` per frame; returns frames the child wrote."""
     ring = RawRing(int(np.prod(shape)) * np.dtype(dtype).itemsize)
     readFd, writeFd = os.pipe()
     context = multiprocessing.get_context("fork")
-    child = context.Process(target=_rawWriter, args=(ring, writeFd, shape, dtype, fps, seconds))
+    child = context.Process(target=_rawWriter, args=(ring, writeFd, shape, dtype, fps, seconds, fill))
     child.start()
     os.close(writeFd)
     loop = asyncio.get_running_loop()
@@ -101,6 +121,7 @@ async def rawFromChild(shape: tuple[int, ...], dtype: str, fps: float, seconds: 
 
 
 def _rawReader(ring: RawRing, readFd: int, writeFd: int, results: Any) -> None:
+    nameProcess("rawshm-reader")
     os.close(writeFd)  # inherited from the parent; keeping it would hide the end of the stream
     latencies: list[int] = []
     while True:
@@ -142,20 +163,31 @@ async def rawToChild(shape: tuple[int, ...], dtype: str, fps: float, seconds: fl
     return latencies
 
 
-def _pickleWriter(items: Any, shape: tuple[int, ...], dtype: str, fps: float, seconds: float) -> None:
-    frames = sourceFrames(shape, dtype)
+def _pickleWriter(
+    items: Any, shape: tuple[int, ...], dtype: str, fps: float, seconds: float, fill: Fill | None
+) -> None:
+    nameProcess("pickle-writer")
+    frames = sourceFrames(shape, dtype) if fill is None else []
     start = time.monotonic()
     index = 0
     while time.monotonic() - start < seconds:
         pace(start, index, fps)
-        items.put((time.monotonic_ns(), frames[index % 4]))
+        captured = time.monotonic_ns()
+        if fill is None:
+            frame = frames[index % 4]
+        else:  # like a camera: a new array for every frame
+            frame = np.empty(shape, dtype)
+            fill(frame, index)
+        items.put((captured, frame))
         index += 1
     items.put(None)
     items.close()
     items.join_thread()
 
 
-async def pickleFromChild(shape: tuple[int, ...], dtype: str, fps: float, seconds: float, deliver: Deliver) -> int:
+async def pickleFromChild(
+    shape: tuple[int, ...], dtype: str, fps: float, seconds: float, deliver: Deliver, fill: Fill | None = None
+) -> int:
     """RTCBot 0.2.5's transport: mp.Queue, a reader thread, call_soon_threadsafe."""
     context = multiprocessing.get_context("fork")
     items = context.Queue(maxsize=2)  # unbounded, a fast child would queue without end (#40)
@@ -178,7 +210,7 @@ async def pickleFromChild(shape: tuple[int, ...], dtype: str, fps: float, second
             if item is None:
                 return
 
-    child = context.Process(target=_pickleWriter, args=(items, shape, dtype, fps, seconds))
+    child = context.Process(target=_pickleWriter, args=(items, shape, dtype, fps, seconds, fill))
     child.start()
     reader = threading.Thread(target=readerThread)
     reader.start()
@@ -192,6 +224,7 @@ async def pickleFromChild(shape: tuple[int, ...], dtype: str, fps: float, second
 
 
 def _pickleReader(items: Any, results: Any) -> None:
+    nameProcess("pickle-reader")
     latencies: list[int] = []
     while (item := items.get()) is not None:
         latencies.append(time.monotonic_ns() - item[0])

@@ -11,7 +11,7 @@ from typing import NoReturn
 
 import pytest
 
-from ..rigs import AudioRig, RigUnavailable, XDisplay
+from .rigs import AudioRig, RigUnavailable, XDisplay
 
 
 def _unavailable(reason: str) -> NoReturn:

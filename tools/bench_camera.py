@@ -1,6 +1,6 @@
 """CVCamera against a bare OpenCV capture loop, in the same run.
 
-    .venv/bin/python -m benchmarks.camera [--seconds 3]
+    .venv/bin/python -m rtcbot_tools.bench_camera [--seconds 3]
 
 The source is an MJPG file written by OpenCV, looped. "bare" grabs and decodes into one
 reused buffer in a single process (the least work capture can be); rtcbot decodes into a
@@ -22,7 +22,8 @@ import numpy as np
 
 from rtcbot import CVCamera, Frame
 
-from .transport import WARMUP_NS, percentiles
+from .bench_transport import WARMUP_NS
+from .stages import percentiles
 
 
 def writeClip(path: Path, width: int, height: int, frames: int = 60) -> Path:

@@ -1,7 +1,7 @@
 """Transport benchmark: rtcbot's shared-memory transport against rawshm (the bare
 minimum) and pickle (RTCBot 0.2.5's mp.Queue), measured in the same run.
 
-    .venv/bin/python -m benchmarks.transport [--seconds 2] [--json transport.json] [--quick]
+    .venv/bin/python -m rtcbot_tools.bench_transport [--seconds 2] [--json transport.json] [--quick]
 
 Prints a table and the ratios that design.md's targets are stated in, and writes JSON.
 The machine is shared and noisy: read the ratios, not the absolute numbers.
@@ -24,6 +24,7 @@ import numpy as np
 from rtcbot import Frame, MostRecentSubscription
 from rtcbot.base import ProcessSubscriptionProducer, ProcessSubscriptionProducerConsumer
 
+from .stages import percentiles
 from .baselines import pace, pickleFromChild, pickleToChild, rawFromChild, rawToChild, sourceFrames
 
 #: Samples captured in the first WARMUP_NS of a run (ring set-up, page faults) are left out.
@@ -53,21 +54,6 @@ class Result:
     cpuUsPerFrame: float = 0.0
     dropped: int = 0
     note: str = ""
-
-
-def percentiles(nanoseconds: list[int]) -> dict[str, float]:
-    if not nanoseconds:
-        return {}
-    values = np.asarray(nanoseconds, dtype=np.float64) / 1000.0
-    marks = np.percentile(values, [50, 90, 99, 99.9])
-    return {
-        "p50": round(float(marks[0]), 1),
-        "p90": round(float(marks[1]), 1),
-        "p99": round(float(marks[2]), 1),
-        "p99.9": round(float(marks[3]), 1),
-        "max": round(float(values.max()), 1),
-        "mean": round(float(values.mean()), 1),
-    }
 
 
 def stamp(array: np.ndarray[Any, Any]) -> None:

@@ -1,0 +1,96 @@
+"""CPU time and peak memory of this process and its children, read from /proc."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class ProcessUsage:
+    """One process over a run: CPU as a share of one core, and its peak resident memory."""
+
+    pid: int
+    name: str
+    cpuPercent: float
+    peakRssMb: float
+
+
+def _cpuSeconds(pid: int) -> float | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def _peakRssMb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def _name(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return "?"
+
+
+def _children(parent: int) -> list[int]:
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent and fields[0] != "Z":
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+class UsageWatch:
+    """Follows this process and every child that appears, from :meth:`start` to the last
+    :meth:`sample`. Peak memory of this process is reset at the start (``clear_refs``)."""
+
+    def __init__(self) -> None:
+        self._me = os.getpid()
+        self._first: dict[int, float] = {}
+        self._last: dict[int, tuple[float, float, str]] = {}  # cpu seconds, peak MB, name
+        self._started = 0.0
+        self._sampled = 0.0
+
+    def start(self, now: float) -> None:
+        try:
+            Path("/proc/self/clear_refs").write_text("5")
+        except OSError:
+            pass  # not allowed here: the peak then counts from the process start
+        self._started = now
+        self.sample(now)
+
+    def sample(self, now: float) -> None:
+        """Reads every followed process (call it now and then, and at the end of the run)."""
+        self._sampled = now
+        for pid in [self._me, *_children(self._me)]:
+            cpu, peak = _cpuSeconds(pid), _peakRssMb(pid)
+            if cpu is None or peak is None:
+                continue
+            self._first.setdefault(pid, cpu)
+            self._last[pid] = (cpu, peak, _name(pid) if pid not in self._last else self._last[pid][2])
+
+    def usage(self) -> list[ProcessUsage]:
+        """Each process seen: this one first ("main"), then the children by pid."""
+        wall = max(self._sampled - self._started, 1e-9)
+        result = []
+        for pid in sorted(self._last, key=lambda p: (p != self._me, p)):
+            cpu, peak, name = self._last[pid]
+            label = "main" if pid == self._me else name
+            result.append(ProcessUsage(pid, label, round(100 * (cpu - self._first[pid]) / wall, 1), round(peak, 1)))
+        return result
