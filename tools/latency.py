@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from .progress import Progress
-from .report import details, ratioText, ratios, runLabel, table, writeJson
+from .report import details, ratioText, ratios, table, writeJson
 from .roundtrip import runRoundTrip
 from .scenarios import FrameSize, ProfilerError, RunResult, Scenario, runBaseline, runRtcbot
 
@@ -175,7 +175,8 @@ def main(argv: list[str] | None = None) -> None:
     if arguments.plot is not None:
         from .plot import writePlot
 
-        writePlot(arguments.plot, results, f"rtcbot-latency: {', '.join(runLabel(run) for run in results[:4])}")
+        title = f"rtcbot-latency: source {arguments.source}, {len(results)} run(s) of {arguments.seconds:g} s"
+        writePlot(arguments.plot, results, title)
         print(f"plot: {arguments.plot}")
 
 

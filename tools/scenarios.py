@@ -82,6 +82,7 @@ class RunResult:
 TOTAL = "capture → subscriber resumed"
 TRANSPORT_COST = "announced → subscriber resumed"
 SHOWN_TOTAL = "capture → shown"
+SKIPPED = "skipped by the first subscriber (it keeps only the latest)"
 
 
 class SampleLog:
@@ -91,6 +92,16 @@ class SampleLog:
     def __init__(self) -> None:
         self.rows: list[tuple[int, int, int, int, int]] = []
         self.firstSubscriber: list[int] = []  # capture times seen by subscriber 0
+        self.published: list[int] = []  # capture times of everything published
+
+    def skippedByFirst(self, after: int) -> int:
+        """Frames published between the first and the last one subscriber 0 took (after
+        ``after``) that it did not take."""
+        seen = [t for t in self.firstSubscriber if t >= after]
+        if not seen:
+            return 0
+        published = sum(1 for t in self.published if seen[0] <= t <= seen[-1])
+        return max(0, published - len(seen))
 
     def table(self, after: int) -> np.ndarray[Any, Any]:
         rows = np.array(self.rows, dtype=np.int64).reshape(-1, 5)
@@ -179,6 +190,7 @@ async def runRtcbot(scenario: Scenario, tick: Callable[[float], None]) -> RunRes
     watch.start(time.monotonic())
     source = openSource(scenario)
     log = SampleLog()
+    source.subscribe(lambda frame: log.published.append(frame.timestamp))
     tasks = [asyncio.ensure_future(_subscriber(source, log, index == 0)) for index in range(scenario.subscribers)]
     if scenario.slow:
         tasks.append(asyncio.ensure_future(_slowSubscriber(source.subscribe(MostRecentSubscription()))))
@@ -199,7 +211,8 @@ async def runRtcbot(scenario: Scenario, tick: Callable[[float], None]) -> RunRes
                 await closing
     measured = [t for t in log.firstSubscriber if t >= measureFrom]
     stages = producerStages(log.table(measureFrom))
-    drops = _drops(source, len(log.firstSubscriber))
+    drops = _drops(source)
+    drops[SKIPPED] = log.skippedByFirst(measureFrom)
     if display is not None:
         allShown = display.takeTimings()
         shown = [row for row in allShown if row.captured >= measureFrom]
@@ -226,10 +239,9 @@ async def _ready(source: Any, display: Any) -> None:
             raise ProfilerError(f"{type(device).__name__}: {device.error}") from None
 
 
-def _drops(source: Any, seenByFirst: int) -> dict[str, int]:
+def _drops(source: Any) -> dict[str, int]:
     statistics = source.statistics()
     drops = {f"transport: {cause}": count for cause, count in statistics.fromChild.dropped.items()}
-    drops["skipped by the first subscriber (it keeps only the latest)"] = max(0, statistics.published - seenByFirst)
     status = getattr(source, "audioStatus", None)
     if status is not None:
         drops["device overflows"] = status.overflows
@@ -259,11 +271,8 @@ async def runBaseline(scenario: Scenario, tick: Callable[[float], None]) -> RunR
     slow = MostRecentSubscription()
     if scenario.slow:
         tasks.append(asyncio.ensure_future(_slowSubscriber(slow)))
-    published = 0
-
     def deliver(captured: int, announced: int, payload: Any) -> None:
-        nonlocal published
-        published += 1
+        log.published.append(captured)
         for subscription in subscriptions:
             subscription.put_nowait((captured, announced, payload))
         if scenario.slow:
@@ -283,7 +292,7 @@ async def runBaseline(scenario: Scenario, tick: Callable[[float], None]) -> RunR
         await asyncio.gather(*tasks, return_exceptions=True)
     measureFrom = started + int(WARMUP_S * 1e9)
     measured = [t for t in log.firstSubscriber if t >= measureFrom]
-    drops = {"skipped by the first subscriber (it keeps only the latest)": max(0, published - len(log.firstSubscriber))}
+    drops = {SKIPPED: log.skippedByFirst(measureFrom)}
     return RunResult(
         scenario.transport, scenario.source, size.label, scenario.subscribers, scenario.slow, False,
         scenario.seconds, len(measured), _fps(measured), drops, producerStages(log.table(measureFrom)), watch.usage(),
