@@ -55,7 +55,8 @@ class TransportStatistics:
     """Other items, pickled."""
     dropped: dict[str, int]
     """Items lost, by cause: ``slotsFull`` (every slot held by the reader), ``unpicklable``
-    (could not be sent), ``undecodable`` (could not be unpickled here)."""
+    (could not be sent), ``tooLarge`` (an array over 1 GiB), ``undecodable`` (could not be
+    unpickled here)."""
     slotsInUse: int
     """Slots whose frames the reading side still holds."""
     peakSlotsInUse: int
@@ -69,6 +70,8 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
     #: Attributes a subclass keeps in the parent only (listeners, parent-side state):
     #: they are not sent to the child.
     _parentOnly: ClassVar[frozenset[str]] = frozenset()
+    #: A child not ready this many seconds after it started is reported (a warning).
+    _readyWarningAfter: ClassVar[float] = 10.0
 
     def _initHandler(self, logger: logging.Logger | None, loop: asyncio.AbstractEventLoop | None) -> set[str]:
         """Starts construction; returns the names of attributes the subclass set before it."""
@@ -103,6 +106,7 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
         self._process: Any = None
         self._attachedLoop: asyncio.AbstractEventLoop | None = None
         self._escalation: asyncio.TimerHandle | None = None
+        self._readyWatch: asyncio.TimerHandle | None = None
         self._feeder: asyncio.Task[None] | None = None
         self._childExited = False
         self._tornDown = False
@@ -113,6 +117,7 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
         self._framesToChild = 0
         self._itemsToChild = 0
         self._unpicklable = 0
+        self._tooLarge = 0
         self._peakSlotsHeldByChild = 0
         self._toChildSequence = 0
         self._machineryNames = (frozenset(self.__dict__) - userNames) | {"_machineryNames"}
@@ -153,7 +158,18 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
         self._attachedLoop = loop
         self._channel.attach(loop)
         loop.add_reader(self._process.sentinel, self._onChildExit)
+        self._readyWatch = loop.call_later(self._readyWarningAfter, self._warnIfNotReady)
         self._startFeeding(loop)
+
+    def _warnIfNotReady(self) -> None:
+        if not self.ready and not self.closed:
+            self._log.warning(
+                "%s is not ready %g s after its child process (pid %d) started: its work method has "
+                "not called self._setReady(True). Is it stuck, e.g. opening a device?",
+                type(self).__name__,
+                self._readyWarningAfter,
+                self._process.pid,
+            )
 
     def _startFeeding(self, loop: asyncio.AbstractEventLoop) -> None:
         """Consumers start sending their subscription to the child here."""
@@ -287,7 +303,12 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
     def _sendToChild(self, item: Any) -> None:
         """Sends one item to the child: arrays through slots, anything else pickled."""
         if fitsInSlot(item):
-            claim = self._toChild.claim(item.shape, item.dtype)
+            try:
+                claim = self._toChild.claim(item.shape, item.dtype)
+            except ValueError as error:
+                self._tooLarge += 1
+                self._rateLimitedLog.log("tooLarge", logging.ERROR, "dropped an array for the child: %s", error)
+                return
             if claim is None:
                 ready = self.ready  # while the child starts up, drops are expected
                 self._rateLimitedLog.log(
@@ -360,6 +381,8 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
         self._tornDown = True
         if self._escalation is not None:
             self._escalation.cancel()
+        if self._readyWatch is not None:
+            self._readyWatch.cancel()
         if self._feeder is not None:
             self._feeder.cancel()
         self._channel.close()
@@ -387,7 +410,11 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
         return TransportStatistics(
             frames=self._framesToChild,
             items=self._itemsToChild,
-            dropped={"slotsFull": self._toChild.droppedSlotsFull, "unpicklable": self._unpicklable},
+            dropped={
+                "slotsFull": self._toChild.droppedSlotsFull,
+                "unpicklable": self._unpicklable,
+                "tooLarge": self._tooLarge,
+            },
             slotsInUse=self._toChild.slotsHeld,
             peakSlotsInUse=self._peakSlotsHeldByChild,
             slotCount=self._slotCount,

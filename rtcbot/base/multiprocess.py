@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..shm.ring import DEFAULT_SLOT_COUNT
+from ..shm.ring import DEFAULT_SLOT_COUNT, checkSlotSize, fitsInSlot
 from ._child import internalSubscriptionMessage
 from ._errors import ChildProcessDied, RemoteError, RemoteTraceback, SubscriptionClosed
 from ._processobject import SEND_HIGH_WATER, ProcessObject, TransportStatistics
@@ -123,6 +123,13 @@ class _ProducesFromChild(ProcessObject, BaseSubscriptionProducer):
 
 class _ConsumesInChild(ProcessObject, BaseSubscriptionConsumer):
     """What the consuming classes share: the parent feeds the child from the subscription."""
+
+    def put_nowait(self, data: Any) -> None:
+        """Sends ``data`` to the child (see ``BaseSubscriptionConsumer.put_nowait``). An
+        array too large for shared memory is refused here, with a ValueError."""
+        if fitsInSlot(data):
+            checkSlotSize(data.shape, data.dtype)
+        BaseSubscriptionConsumer.put_nowait(self, data)
 
     def _get(self, timeout: float | None = None) -> Any:
         """In the child: the next item, blocking (without spinning) until one arrives, or

@@ -44,6 +44,17 @@ def fitsInSlot(value: object) -> bool:
     )
 
 
+def checkSlotSize(shape: tuple[int, ...], dtype: np.dtype[Any]) -> int:
+    """The bytes an array of ``shape``/``dtype`` needs; ValueError if no slot may hold them."""
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if nbytes > MAX_SLOT_BYTES:
+        raise ValueError(
+            f"an array of {nbytes:,} bytes (shape {shape}, {dtype}) is larger than the "
+            f"{MAX_SLOT_BYTES:,} bytes (1 GiB) a shared-memory slot may hold; send it in pieces"
+        )
+    return nbytes
+
+
 @dataclass(slots=True)
 class Claim:
     """A slot handed out for writing, and the array that covers it."""
@@ -93,12 +104,7 @@ class SlotWriter:
     def claim(self, shape: tuple[int, ...], dtype: np.dtype[Any], countDrop: bool = True) -> Claim | None:
         """A writable slot array of ``shape``/``dtype``, or None if all are held (counted as
         a dropped frame when ``countDrop``)."""
-        nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-        if nbytes > MAX_SLOT_BYTES:
-            raise ValueError(
-                f"an array of {nbytes / 1e6:.1f} MB (shape {shape}, {dtype}) is larger than the "
-                f"{MAX_SLOT_BYTES / 1e6:.0f} MB a shared-memory slot may hold; send it in pieces"
-            )
+        nbytes = checkSlotSize(shape, dtype)
         ring = self._ringFor(nbytes)
         if not ring.free:
             self.droppedSlotsFull += countDrop
