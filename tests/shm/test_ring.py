@@ -451,7 +451,7 @@ def test_claimTooLargeRaisesClearly(shape: tuple[int, ...]) -> None:
     sent: list[bytes] = []
     writer = SlotWriter(2, "toolarge", lambda message, fd: sent.append(message))
     try:
-        with pytest.raises(ValueError, match=r"larger than the \d+ MB a shared-memory slot may hold"):
+        with pytest.raises(ValueError, match=r"larger than the 1,073,741,824 bytes \(1 GiB\) a shared-memory slot may hold"):
             writer.claim(shape, np.dtype(np.uint8))
         with pytest.raises(ValueError, match=r"shape"):
             writer.claim(shape, np.dtype(np.uint8))
@@ -464,7 +464,7 @@ def test_claimTooLargeRaisesClearly(shape: tuple[int, ...]) -> None:
 def test_claimTooLargeCountsItemsize() -> None:
     writer = SlotWriter(1, "itemsize", lambda message, fd: None)
     try:
-        with pytest.raises(ValueError, match="MB"):
+        with pytest.raises(ValueError, match="1,073,741,828 bytes"):
             writer.claim((MAX_SLOT_BYTES // 4 + 1,), np.dtype("<f4"))
     finally:
         writer.close()
