@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
-import select
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
+from ..orphans import adoptingOrphans, exitsWithin
+
 ROOT = Path(__file__).resolve().parents[2]
-PR_SET_CHILD_SUBREAPER = 36
 
 PROGRAM = """
 import asyncio, json, sys
@@ -34,47 +33,26 @@ asyncio.run(main())
 """
 
 
-def _exitsWithin(pid: int, seconds: float) -> bool:
-    try:
-        pidfd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return True
-    try:
-        poller = select.poll()
-        poller.register(pidfd, select.POLLIN)
-        return bool(poller.poll(seconds * 1000))
-    finally:
-        os.close(pidfd)
-
-
 def test_children_exit_within_a_second_of_their_parent_being_killed() -> None:
     shmBefore = set(os.listdir("/dev/shm"))
-    # Become the subreaper of the orphans, so that we can reap them: nothing is left behind.
-    libc = ctypes.CDLL(None, use_errno=True)
-    assert libc.prctl(PR_SET_CHILD_SUBREAPER, 1) == 0
-    parent = subprocess.Popen(
-        [sys.executable, "-c", PROGRAM, str(ROOT)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
     children: list[int] = []
-    try:
-        assert parent.stdout is not None
-        line = parent.stdout.readline()
-        assert line, parent.stderr.read() if parent.stderr else ""
-        children = json.loads(line)
-        parent.send_signal(signal.SIGKILL)
-        parent.wait(10)
-        assert all(_exitsWithin(pid, 1.0) for pid in children)
-        assert set(os.listdir("/dev/shm")) == shmBefore, "nothing named was left in /dev/shm"
-    finally:
-        if parent.poll() is None:
-            parent.kill()
+    with adoptingOrphans(children):
+        parent = subprocess.Popen(
+            [sys.executable, "-c", PROGRAM, str(ROOT)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            assert parent.stdout is not None
+            line = parent.stdout.readline()
+            assert line, parent.stderr.read() if parent.stderr else ""
+            children.extend(json.loads(line))
+            parent.send_signal(signal.SIGKILL)
             parent.wait(10)
-        for pid in children:
-            if not _exitsWithin(pid, 5.0):
-                os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        libc.prctl(PR_SET_CHILD_SUBREAPER, 0)
-        if parent.stdout:
-            parent.stdout.close()
-        if parent.stderr:
-            parent.stderr.close()
+            assert all(exitsWithin(pid, 1.0) for pid in children)
+            assert set(os.listdir("/dev/shm")) == shmBefore, "nothing named was left in /dev/shm"
+        finally:
+            if parent.poll() is None:
+                parent.kill()
+                parent.wait(10)
+            for stream in (parent.stdout, parent.stderr):
+                if stream is not None:
+                    stream.close()
