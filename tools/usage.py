@@ -17,6 +17,8 @@ class ProcessUsage:
     name: str
     cpuPercent: float
     peakRssMb: float
+    rssMb: float
+    """Resident memory at the last sample."""
 
 
 def _cpuSeconds(pid: int) -> float | None:
@@ -27,14 +29,13 @@ def _cpuSeconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
-def _peakRssMb(pid: int) -> float | None:
+def _memoryMb(pid: int) -> tuple[float, float] | None:
+    """Peak and current resident memory (VmHWM, VmRSS)."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
+        fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+        return int(fields["VmHWM"].split()[0]) / 1024, int(fields["VmRSS"].split()[0]) / 1024
+    except (OSError, KeyError, ValueError):
         return None
-    return None
 
 
 def _name(pid: int) -> str:
@@ -63,7 +64,7 @@ class UsageWatch:
     def __init__(self) -> None:
         self._me = os.getpid()
         self._first: dict[int, float] = {}
-        self._last: dict[int, tuple[float, float, str]] = {}  # cpu seconds, peak MB, name
+        self._last: dict[int, tuple[float, tuple[float, float], str]] = {}  # cpu s, (peak, now) MB, name
         self._started = 0.0
         self._sampled = 0.0
 
@@ -79,18 +80,19 @@ class UsageWatch:
         """Reads every followed process (call it now and then, and at the end of the run)."""
         self._sampled = now
         for pid in [self._me, *_children(self._me)]:
-            cpu, peak = _cpuSeconds(pid), _peakRssMb(pid)
-            if cpu is None or peak is None:
+            cpu, memory = _cpuSeconds(pid), _memoryMb(pid)
+            if cpu is None or memory is None:
                 continue
             self._first.setdefault(pid, cpu)
-            self._last[pid] = (cpu, peak, _name(pid) if pid not in self._last else self._last[pid][2])
+            self._last[pid] = (cpu, memory, _name(pid) if pid not in self._last else self._last[pid][2])
 
     def usage(self) -> list[ProcessUsage]:
         """Each process seen: this one first ("main"), then the children by pid."""
         wall = max(self._sampled - self._started, 1e-9)
         result = []
         for pid in sorted(self._last, key=lambda p: (p != self._me, p)):
-            cpu, peak, name = self._last[pid]
+            cpu, (peak, now), name = self._last[pid]
             label = "main" if pid == self._me else name
-            result.append(ProcessUsage(pid, label, round(100 * (cpu - self._first[pid]) / wall, 1), round(peak, 1)))
+            cpuPercent = round(100 * (cpu - self._first[pid]) / wall, 1)
+            result.append(ProcessUsage(pid, label, cpuPercent, round(peak, 1), round(now, 1)))
         return result
