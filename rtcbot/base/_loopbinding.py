@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -42,6 +43,7 @@ class LoopBinding:
     def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self._explicit = loop is not None
         self._loop = loop if loop is not None else currentLoopIfAny()
+        self._owner = threading.get_ident()  # the thread that uses the loop while it is idle
         self._onBound: list[Callable[[], None]] = []
 
     @property
@@ -56,6 +58,7 @@ class LoopBinding:
         if self._loop is not None and (self._explicit or self._loop.is_running()):
             return
         self._loop = running
+        self._owner = threading.get_ident()
         callbacks, self._onBound = self._onBound, []
         for callback in callbacks:
             callback()
@@ -72,14 +75,17 @@ class LoopBinding:
         return self._loop is not None and asyncio._get_running_loop() is self._loop
 
     def call(self, function: Callable[..., object], *args: object) -> None:
-        """Runs ``function(*args)`` in the loop: now if already there, else posted in order.
+        """Runs ``function(*args)`` in the loop: now if already there (or if the loop is idle
+        and this is the thread that owns it: nothing else can be running its callbacks),
+        else posted in order.
 
         Raises :class:`LoopGone` if the bound loop has closed.
         """
         loop = self._loop
         if loop is None:
             raise LoopGone("no event loop is bound yet")
-        if asyncio._get_running_loop() is loop:
+        running = asyncio._get_running_loop()
+        if running is loop or (running is None and not loop.is_running() and threading.get_ident() == self._owner):
             function(*args)
             return
         try:

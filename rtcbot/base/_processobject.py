@@ -108,6 +108,7 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
         self._escalation: asyncio.TimerHandle | None = None
         self._readyWatch: asyncio.TimerHandle | None = None
         self._feeder: asyncio.Task[None] | None = None
+        self._slotFreed: asyncio.Event | None = None  # consumers: set when the child gives a slot back
         self._childExited = False
         self._tornDown = False
         self._framesFromChild = 0
@@ -187,6 +188,8 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
             self._fromChild.retire(decodeRetire(payload))
         elif kind is Kind.RELEASE:
             self._toChild.release(*decodeRelease(payload))
+            if self._slotFreed is not None:
+                self._slotFreed.set()
         elif kind is Kind.READY:
             baseEventHandler._setReady(self, decodeReady(payload))
         elif kind is Kind.ERROR:

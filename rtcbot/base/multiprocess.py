@@ -143,16 +143,32 @@ class _ConsumesInChild(ProcessObject, BaseSubscriptionConsumer):
         return _childOnly(self, "_getLatest").getLatest(timeout)
 
     def _startFeeding(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._slotFreed = asyncio.Event()
         self._feeder = loop.create_task(self._feedChild())
 
     async def _feedChild(self) -> None:
+        """Sends the active source's items to the child. While the child holds every slot,
+        the next array waits here, and what arrives meanwhile waits in the subscription,
+        whose policy decides what is kept (a queue keeps all, MostRecent the latest)."""
         try:
             while True:
-                self._sendToChild(await self._nextItem())
+                item = await self._nextItem()
+                if fitsInSlot(item):
+                    await self._slotFor(item)
+                self._sendToChild(item)
                 if self._channel.pendingBytes > SEND_HIGH_WATER:
                     await self._channel.drained()
         except SubscriptionClosed:
             pass
+
+    async def _slotFor(self, array: np.ndarray[Any, Any]) -> None:
+        assert self._slotFreed is not None
+        try:
+            while self._toChild.isFull(array.shape, array.dtype):
+                self._slotFreed.clear()
+                await self._slotFreed.wait()
+        except ValueError:
+            pass  # too large for any slot: _sendToChild reports it
 
 
 class ProcessSubscriptionProducer(_ProducesFromChild):

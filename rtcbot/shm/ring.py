@@ -115,6 +115,12 @@ class SlotWriter:
         )
         return Claim(ring.info.generation, slot, array)
 
+    def isFull(self, shape: tuple[int, ...], dtype: np.dtype[Any]) -> bool:
+        """True when an array of ``shape``/``dtype`` would find no free slot now."""
+        nbytes = checkSlotSize(shape, dtype)
+        current = self._current
+        return current is not None and nbytes <= current.info.slotSize and not current.free
+
     def unclaim(self, claim: Claim) -> None:
         """Gives back a claimed slot that will not be announced."""
         self.release(claim.generation, claim.slot)

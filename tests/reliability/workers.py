@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import queue
 import zlib
 from typing import Any
 
 import numpy as np
 
-from rtcbot.base import ProcessSubscriptionConsumer, ProcessSubscriptionProducer, ProcessSubscriptionProducerConsumer
+from rtcbot.base import (
+    ProcessSubscriptionConsumer,
+    ProcessSubscriptionProducer,
+    ProcessSubscriptionProducerConsumer,
+    ThreadedSubscriptionProducer,
+)
 
 CHECKSUM_BYTES = 16 * 1024
 
@@ -79,3 +85,19 @@ class Mirror(ProcessSubscriptionProducerConsumer):
         self._setReady(True)
         while True:
             self._put_nowait(self._get())
+
+
+class Commanded(ThreadedSubscriptionProducer):
+    """Publishes, from its worker thread, whatever is put on its ``commands`` queue."""
+
+    def __init__(self) -> None:
+        self.commands: queue.Queue[Any] = queue.Queue()
+        super().__init__()
+
+    def _producer(self) -> None:
+        self._setReady(True)
+        while not self._shouldClose:
+            try:
+                self._put_nowait(self.commands.get(timeout=0.05))
+            except queue.Empty:
+                pass
