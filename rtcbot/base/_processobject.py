@@ -304,7 +304,8 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
     # -- sending to the child -------------------------------------------------------------
 
     def _sendToChild(self, item: Any) -> None:
-        """Sends one item to the child: arrays through slots, anything else pickled."""
+        """Sends one item to the child: arrays through slots (one is free: the feeder waited
+        for it), anything else pickled."""
         if fitsInSlot(item):
             try:
                 claim = self._toChild.claim(item.shape, item.dtype)
@@ -312,15 +313,7 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
                 self._tooLarge += 1
                 self._rateLimitedLog.log("tooLarge", logging.ERROR, "dropped an array for the child: %s", error)
                 return
-            if claim is None:
-                ready = self.ready  # while the child starts up, drops are expected
-                self._rateLimitedLog.log(
-                    ("slotsFull", ready),
-                    logging.WARNING if ready else logging.DEBUG,
-                    "dropped a frame for the child: all %d slots hold frames the child still uses",
-                    self._slotCount,
-                )
-                return
+            assert claim is not None, "the feeder waits for a free slot before sending"
             np.copyto(claim.array, item, casting="no")
             isFrame = isinstance(item, Frame)
             header = self._toChild.header(
