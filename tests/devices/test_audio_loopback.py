@@ -93,7 +93,7 @@ async def test_a_tone_comes_back_at_the_same_frequency_and_amplitude(
         return asyncio.ensure_future(_finished(source))
 
     recorder = await _record(play, Speaker(channels=1), seconds=0.4)
-    tone = measureTone(recorder.recording(), SAMPLERATE, 0.5)
+    tone = await asyncio.to_thread(measureTone, recorder.recording(), SAMPLERATE, 0.5)
     assert tone.frequency == pytest.approx(1000, rel=0.01)
     assert tone.amplitude == pytest.approx(0.5, rel=0.05)
     assert (tone.end - tone.onset) / SAMPLERATE == pytest.approx(1.0, abs=0.05)
@@ -115,7 +115,7 @@ async def test_mono_int16_blocks_play_on_a_stereo_speaker(audioRig: AudioRig) ->
 
     speaker = Speaker(channels=2, maxLatency=1.0)
     recorder = await _record(play, speaker, seconds=0.8)
-    measured = measureTone(recorder.recording(), SAMPLERATE, 0.3)
+    measured = await asyncio.to_thread(measureTone, recorder.recording(), SAMPLERATE, 0.3)
     assert measured.frequency == pytest.approx(440, rel=0.01)
     assert measured.amplitude == pytest.approx(0.3, rel=0.05)
     assert speaker.audioStatus is not None and speaker.audioStatus.channels == 2
@@ -128,7 +128,7 @@ async def test_fed_faster_than_real_time_the_speaker_keeps_latency_bounded(audio
 
     speaker = Speaker(channels=1, maxLatency=0.25)
     recorder = await _record(play, speaker, seconds=0.8)
-    onset, end = toneSpan(recorder.recording(), 0.5)
+    onset, end = await asyncio.to_thread(toneSpan, recorder.recording(), 0.5)
     assert 0.1 < (end - onset) / SAMPLERATE < 0.25 + 0.03
     # Every sample is accounted for: played, trimmed by the speaker, or dropped in transport
     # (the parent drops blocks while the child holds every slot).
@@ -145,7 +145,7 @@ async def test_running_dry_counts_an_underrun_and_a_bad_block_is_skipped(audioRi
 
     speaker = Speaker(channels=1, maxLatency=1.0)
     recorder = await _record(play, speaker, seconds=0.8)
-    measured = measureTone(recorder.recording(), SAMPLERATE, 0.5)
+    measured = await asyncio.to_thread(measureTone, recorder.recording(), SAMPLERATE, 0.5)
     assert measured.frequency == pytest.approx(1000, rel=0.01)
     status = speaker.audioStatus
     assert status is not None

@@ -18,6 +18,10 @@ PHASE_S = 0.5
 ROUNDS = 16
 
 
+def _p99sUs(latencies: dict[bool, list[int]]) -> dict[bool, float]:
+    return {mode: float(np.percentile(values, 99)) / 1000 for mode, values in latencies.items()}
+
+
 def residentMb() -> float:
     return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
@@ -66,7 +70,7 @@ async def test_a_stalled_subscriber_changes_neither_the_others_latency_nor_the_p
             task.cancel()
         camera.close()
         await camera
-    p99 = {mode: float(np.percentile(values, 99)) / 1000 for mode, values in latencies.items()}
+    p99 = await asyncio.to_thread(_p99sUs, latencies)  # number crunching off the loop
     print(f"p99 without a stalled subscriber {p99[False]:.0f} µs, with {p99[True]:.0f} µs; "
           f"frames per phase {published}")  # fmt: skip
     assert p99[True] <= 1.10 * p99[False], p99
