@@ -50,6 +50,7 @@ def nameProcess(name: str) -> None:
 
 
 def pace(start: float, index: int, fps: float) -> None:
+    """Sleeps until frame ``index`` is due at ``fps`` (0: never sleeps)."""
     if fps:
         delay = start + index / fps - time.monotonic()
         if delay > 0:
@@ -65,6 +66,7 @@ class RawRing:
         self.stamps = np.ndarray((RAW_SLOTS, 2), np.int64, buffer=self.mapping, offset=self.slotSize * RAW_SLOTS)
 
     def slot(self, index: int, shape: tuple[int, ...], dtype: str) -> np.ndarray[Any, Any]:
+        """Slot ``index`` of the mapping as an array of ``shape``/``dtype``."""
         return np.ndarray(shape, dtype, buffer=self.mapping, offset=index * self.slotSize)
 
 

@@ -27,6 +27,7 @@ from .stages import percentiles
 
 
 def writeClip(path: Path, width: int, height: int, frames: int = 60) -> Path:
+    """An MJPG file of ``frames`` frames of moving noise (hard to compress, like a real scene)."""
     import cv2
 
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 30, (width, height))
@@ -39,6 +40,7 @@ def writeClip(path: Path, width: int, height: int, frames: int = 60) -> Path:
 
 
 def bareCaptureFps(path: Path, seconds: float) -> float:
+    """Frames per second of grab + retrieve into one reused buffer, in this process."""
     import cv2
 
     capture = cv2.VideoCapture(str(path))
@@ -79,6 +81,7 @@ async def cameraRun(path: Path, seconds: float, fps: float) -> tuple[float, list
 
 
 async def measure(seconds: float) -> list[dict[str, Any]]:
+    """Both, at 640x480 and 1920x1080: one result row per size."""
     rows = []
     with tempfile.TemporaryDirectory() as directory:
         for width, height in ((640, 480), (1920, 1080)):
@@ -100,6 +103,7 @@ async def measure(seconds: float) -> list[dict[str, Any]]:
 
 
 def main() -> None:
+    """Runs the camera benchmark and prints one line per size."""
     parser = argparse.ArgumentParser(description="CVCamera vs a bare OpenCV capture loop")
     parser.add_argument("--seconds", type=float, default=3.0)
     arguments = parser.parse_args()

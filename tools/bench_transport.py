@@ -57,10 +57,12 @@ class Result:
 
 
 def stamp(array: np.ndarray[Any, Any]) -> None:
+    """Writes the current monotonic time into the first 8 bytes of ``array``."""
     array.reshape(-1).view(np.uint8)[:8] = np.frombuffer(np.int64(time.monotonic_ns()).tobytes(), np.uint8)
 
 
 def stampOf(array: np.ndarray[Any, Any]) -> int:
+    """The time :func:`stamp` wrote into ``array``."""
     return int(np.frombuffer(array.reshape(-1).view(np.uint8)[:8].tobytes(), np.int64)[0])
 
 
@@ -199,6 +201,7 @@ async def baselineFromChild(
     seconds: float,
     subscribers: int,
 ) -> Result:
+    """The same measurement through rawshm or the pickled queue."""
     queues: list[asyncio.Queue[tuple[int, int]]] = [asyncio.Queue() for _ in range(subscribers)]
     endToEnd: list[int] = []
     transport: list[int] = []
@@ -236,6 +239,7 @@ async def baselineFromChild(
 
 
 async def rtcbotToChild(shape: tuple[int, ...], dtype: str, fps: float, seconds: float, items: bool = False) -> Result:
+    """Parent → child through a process consumer: rate and latency at the child."""
     sink = BenchSink()
     replies = sink.subscribe()
     await sink.onReady()
@@ -266,6 +270,7 @@ async def rtcbotToChild(shape: tuple[int, ...], dtype: str, fps: float, seconds:
 
 
 async def rawToChildResult(shape: tuple[int, ...], dtype: str, fps: float, seconds: float) -> Result:
+    """Parent → child through rawshm."""
     start = time.monotonic()
     latencies = await rawToChild(shape, dtype, fps, seconds)
     wall = time.monotonic() - start
@@ -273,6 +278,7 @@ async def rawToChildResult(shape: tuple[int, ...], dtype: str, fps: float, secon
 
 
 async def pickleToChildResult(shape: tuple[int, ...], dtype: str, fps: float, seconds: float) -> Result:
+    """Parent → child through RTCBot 0.2.5's pickled queue."""
     start = time.monotonic()
     latencies, dropped = await pickleToChild(shape, dtype, fps, seconds)
     wall = time.monotonic() - start
@@ -283,11 +289,13 @@ async def pickleToChildResult(shape: tuple[int, ...], dtype: str, fps: float, se
 
 
 def labelled(result: Result, size: str, mode: str) -> Result:
+    """``result`` with its size and mode names filled in."""
     result.size, result.mode = size, mode
     return result
 
 
 async def runAll(seconds: float, quick: bool, progress: Callable[[str], None]) -> list[Result]:
+    """Every measurement of the benchmark, reporting each start to ``progress``."""
     results: list[Result] = []
     sizes = ["audio 480x2 f32", "1920x1080x3"] if quick else list(SIZES)
     paced = 30.0
@@ -331,6 +339,7 @@ async def runAll(seconds: float, quick: bool, progress: Callable[[str], None]) -
 
 
 def find(results: list[Result], transport: str, direction: str, size: str, mode: str, subscribers: int = 1) -> Result | None:
+    """The result of one setting, if it was measured."""
     for result in results:
         if (result.transport, result.direction, result.size, result.mode, result.subscribers) == (
             transport, direction, size, mode, subscribers
@@ -384,6 +393,7 @@ def targets(results: list[Result]) -> list[tuple[str, str, bool | None]]:
 
 
 def table(results: list[Result]) -> str:
+    """The results as a fixed-width table."""
     lines = [
         f"{'transport':8} {'direction':14} {'size':16} {'mode':13} {'subs':>4} {'frames':>7} {'fps':>9} "
         f"{'p50 us':>9} {'p99 us':>9} {'max us':>9} {'ann->res p50':>12} {'cpu us/fr':>9} {'drop':>6}"
@@ -398,6 +408,7 @@ def table(results: list[Result]) -> str:
 
 
 def main() -> None:
+    """Runs the transport benchmark, prints the table and the targets, writes JSON."""
     parser = argparse.ArgumentParser(description="rtcbot transport benchmark (see module docstring)")
     parser.add_argument("--seconds", type=float, default=2.0, help="duration of each flat-out run (default 2)")
     parser.add_argument("--json", default="transport-benchmark.json", help="where to write the results")

@@ -41,11 +41,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def fail(message: str) -> NoReturn:
+    """Ends the command with ``message`` on one line and exit status 2."""
     print(f"rtcbot-latency: error: {message}", file=sys.stderr)
     raise SystemExit(2)
 
 
 def parseSize(text: str) -> FrameSize:
+    """A size argument (WxH, audio or a name like 1080p) as a FrameSize; impossible sizes fail."""
     token = text.strip().lower()
     if token == "audio":
         return AUDIO
@@ -62,6 +64,7 @@ def parseSize(text: str) -> FrameSize:
 
 
 def parseCounts(text: str) -> list[int]:
+    """Subscriber counts from a comma-separated list (0 to 64)."""
     try:
         counts = [int(part) for part in text.split(",")]
     except ValueError:
@@ -72,6 +75,7 @@ def parseCounts(text: str) -> list[int]:
 
 
 def checkSource(source: str) -> None:
+    """Fails unless ``source`` is one the profiler can open."""
     if source in ("synthetic", "mic", "roundtrip") or source.isdigit() or "://" in source:
         return
     if not os.path.exists(source):
@@ -79,6 +83,7 @@ def checkSource(source: str) -> None:
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
+    """The command line, checked: every bad combination fails with one line."""
     parser = _Parser(prog="rtcbot-latency", description=__doc__.split("\n\n")[0])
     parser.add_argument("--source", default="synthetic", help=f"what to measure: {SOURCES} (default synthetic)")
     parser.add_argument("--size", default="vga", help="frame sizes, comma separated: WxH, audio, " + ", ".join(NAMED_SIZES))
@@ -122,6 +127,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def plan(arguments: argparse.Namespace) -> list[Scenario]:
+    """Every run the arguments ask for, in order."""
     transports = ("rtcbot", "rawshm", "pickle") if arguments.compare else ("rtcbot",)
     scenarios: list[Scenario] = []
     for size in arguments.sizes:
@@ -132,6 +138,7 @@ def plan(arguments: argparse.Namespace) -> list[Scenario]:
 
 
 async def profile(arguments: argparse.Namespace, progress: Progress) -> list[RunResult]:
+    """Does every run, reporting progress; returns their results."""
     runs = []
     if arguments.source == "roundtrip":
         progress.start("speaker → microphone clicks")
@@ -145,6 +152,7 @@ async def profile(arguments: argparse.Namespace, progress: Progress) -> list[Run
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The ``rtcbot-latency`` command."""
     arguments = parse(argv)
     logging.basicConfig(level=logging.ERROR, format="rtcbot-latency: %(name)s: %(message)s")
     runs = len(plan(arguments)) if arguments.source != "roundtrip" else 1

@@ -20,6 +20,7 @@ def _endToEnd(run: RunResult) -> StageStatistics | None:
 
 
 def writePlot(path: Path, runs: list[RunResult], title: str) -> None:
+    """Writes the PNG: end-to-end histograms per run, the first run's stages, p50/p99 of every run."""
     import matplotlib
 
     matplotlib.use("Agg")

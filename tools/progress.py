@@ -9,6 +9,8 @@ WIDTH = 30
 
 
 class Progress:
+    """Shows which run of how many is going, and how far it is."""
+
     def __init__(self, runs: int, stream: TextIO = sys.stderr) -> None:
         self._runs = runs
         self._stream = stream
@@ -17,6 +19,7 @@ class Progress:
         self._label = ""
 
     def start(self, label: str) -> None:
+        """A new run begins."""
         self._index += 1
         self._label = label
         if not self._live:
@@ -34,6 +37,7 @@ class Progress:
         self._stream.flush()
 
     def finish(self) -> None:
+        """Clears the bar (before the results are printed)."""
         if self._live:
             self._stream.write("\r" + " " * (WIDTH + 60) + "\r")
             self._stream.flush()

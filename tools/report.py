@@ -18,6 +18,7 @@ _COLUMNS = [*PERCENTILES, "max", "mean"]
 
 
 def runLabel(run: RunResult) -> str:
+    """A run's name in tables and plots, e.g. 'rtcbot 1920x1080 ×4 +slow'."""
     label = f"{run.transport} {run.size} ×{run.subscribers}"
     if run.slow:
         label += " +slow"
@@ -76,6 +77,7 @@ def ratios(runs: list[RunResult]) -> list[dict[str, Any]]:
 
 
 def ratioText(entries: list[dict[str, Any]]) -> str:
+    """The ratios, as lines for people."""
     if not entries:
         return ""
     lines = [f"rtcbot ÷ baseline, {TOTAL} (latency < 1: rtcbot is faster; fps > 1: rtcbot delivers more):"]
@@ -115,6 +117,7 @@ def environment() -> dict[str, Any]:
 
 
 def writeJson(path: Path, arguments: dict[str, Any], runs: list[RunResult]) -> None:
+    """Writes the runs, their ratios, the arguments and the environment as JSON."""
     document = {
         "environment": environment(),
         "arguments": arguments,

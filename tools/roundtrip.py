@@ -46,6 +46,7 @@ def findClicks(recording: np.ndarray[Any, Any], click: np.ndarray[Any, Any], min
 
 
 async def runRoundTrip(seconds: float, device: int | str | None, tick: Callable[[float], None]) -> RunResult:
+    """Plays clicks for ``seconds`` and measures when each comes back."""
     watch = UsageWatch()
     watch.start(time.monotonic())
     microphone = Microphone(channels=1, blocksize=BLOCK, device=device)

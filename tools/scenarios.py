@@ -40,6 +40,7 @@ class FrameSize:
 
     @property
     def isAudio(self) -> bool:
+        """True for audio blocks (float32 samples), False for BGR frames."""
         return self.dtype == "float32"
 
 
@@ -76,6 +77,7 @@ class RunResult:
     processes: list[ProcessUsage] = field(default_factory=list)
 
     def stage(self, name: str) -> StageStatistics | None:
+        """The statistics of the stage called ``name``, if it was measured."""
         return next((stage for stage in self.stages if stage.name == name), None)
 
 
@@ -104,11 +106,13 @@ class SampleLog:
         return max(0, published - len(seen))
 
     def table(self, after: int) -> np.ndarray[Any, Any]:
+        """The rows of frames captured at or after ``after``, as an (n, 5) int64 array."""
         rows = np.array(self.rows, dtype=np.int64).reshape(-1, 5)
         return rows[rows[:, 0] >= after]
 
 
 def producerStages(rows: np.ndarray[Any, Any]) -> list[StageStatistics]:
+    """Statistics of every stage the rows have both ends of."""
     captured, written, announced, received, resumed = rows.T
     stages = []
     for name, start, end in (
@@ -155,6 +159,7 @@ def _drawNow(frame: np.ndarray[Any, Any], index: int) -> None:
 
 
 def openSource(scenario: Scenario) -> ProcessSubscriptionProducer:
+    """The producer a scenario measures: SyntheticCamera or -Microphone, Microphone or CVCamera."""
     shape = scenario.size.shape
     if scenario.source == "synthetic":
         if scenario.size.isAudio:
@@ -186,6 +191,7 @@ async def _slowSubscriber(subscription: Any) -> None:
 
 
 async def runRtcbot(scenario: Scenario, tick: Callable[[float], None]) -> RunResult:
+    """One run through rtcbot: the source, its subscribers (and display), measured."""
     watch = UsageWatch()
     watch.start(time.monotonic())
     source = openSource(scenario)
@@ -249,6 +255,7 @@ def _drops(source: Any) -> dict[str, int]:
 
 
 def displayStages(shown: list[Any]) -> list[StageStatistics]:
+    """Statistics of the stages from capture to the screen."""
     if not shown:
         return []
     rows = np.array([(r.captured, r.handedToChild, r.receivedInChild, r.shown) for r in shown], np.int64)

@@ -69,6 +69,7 @@ class UsageWatch:
         self._sampled = 0.0
 
     def start(self, now: float) -> None:
+        """Starts a run at ``now``: CPU counts from here, this process's peak is reset."""
         try:
             Path("/proc/self/clear_refs").write_text("5")
         except OSError:

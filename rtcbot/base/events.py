@@ -29,6 +29,7 @@ class StateAwaitable(Generic[T]):
         self._wait = wait
 
     async def get(self) -> T:
+        """Waits for the state and returns its value (the same as awaiting this object)."""
         return await self._wait()
 
     def __await__(self) -> Generator[Any, None, T]:

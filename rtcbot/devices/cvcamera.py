@@ -29,6 +29,7 @@ class SourceError(RuntimeError):
 
 
 def identity(frame: Image) -> Image:
+    """The default ``preprocessframe``: the frame as it is."""
     return frame
 
 
@@ -207,6 +208,7 @@ class CVCamera(SourceWatch, ProcessSubscriptionProducer):
 
 
 def checkFormat(width: int, height: int, fps: float) -> None:
+    """Refuses an impossible frame size or rate with a ValueError, before any process starts."""
     for name, value in (("width", width), ("height", height)):
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             raise ValueError(f"{name} must be a positive whole number of pixels, got {value!r}")

@@ -267,5 +267,6 @@ class BlockingChannel:
         return bool(poller.poll(max(0, math.ceil(timeout * 1000))))
 
     def close(self) -> None:
+        """Closes the socket and any received fds nobody took."""
         self._sock.close()
         self.reader.closeFds()

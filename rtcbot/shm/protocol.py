@@ -73,6 +73,7 @@ class RingInfo:
 
 
 def encode(kind: Kind, payload: bytes = b"") -> bytes:
+    """One message: its header (kind, payload length) and the payload."""
     return HEADER.pack(kind, len(payload)) + payload
 
 
@@ -87,6 +88,7 @@ def _dtypeFromBytes(raw: bytes) -> np.dtype[Any]:
 
 
 def encodeFrame(header: FrameHeader) -> bytes:
+    """A FRAME message announcing a filled slot."""
     dtype = _dtypeToBytes(header.dtype)
     deviceTime = NO_DEVICE_TIME if header.deviceTimestamp is None else header.deviceTimestamp
     payload = (
@@ -109,6 +111,7 @@ def encodeFrame(header: FrameHeader) -> bytes:
 
 
 def decodeFrame(payload: bytes) -> FrameHeader:
+    """The slot, stamps, dtype and shape a FRAME message announces."""
     (generation, slot, sequence, timestamp, written, announced, dropped, deviceTime, ndim, dtypeLength) = (
         _FRAME.unpack_from(payload)
     )
@@ -129,45 +132,55 @@ def decodeFrame(payload: bytes) -> FrameHeader:
 
 
 def encodeRing(info: RingInfo) -> bytes:
+    """A NEW_RING message (the segment's fd travels beside it)."""
     return encode(Kind.NEW_RING, _RING.pack(info.generation, info.slotSize, info.slotCount))
 
 
 def decodeRing(payload: bytes) -> RingInfo:
+    """The ring a NEW_RING message describes."""
     return RingInfo(*_RING.unpack(payload))
 
 
 def encodeRelease(generation: int, slot: int) -> bytes:
+    """A RELEASE message: the reader is done with this slot."""
     return encode(Kind.RELEASE, _SLOT.pack(generation, slot))
 
 
 def decodeRelease(payload: bytes) -> tuple[int, int]:
+    """The (generation, slot) a RELEASE message gives back."""
     generation, slot = _SLOT.unpack(payload)
     return generation, slot
 
 
 def encodeRetire(generation: int) -> bytes:
+    """A RETIRE_RING message: the writer will not use this ring again."""
     return encode(Kind.RETIRE_RING, _GENERATION.pack(generation))
 
 
 def decodeRetire(payload: bytes) -> int:
+    """The generation a RETIRE_RING message retires."""
     (generation,) = _GENERATION.unpack(payload)
     return int(generation)
 
 
 def encodeDropped(count: int) -> bytes:
+    """A DROPPED message: the writer's running count of arrays dropped for want of a slot."""
     return encode(Kind.DROPPED, _COUNT.pack(count))
 
 
 def decodeDropped(payload: bytes) -> int:
+    """The count a DROPPED message carries."""
     (count,) = _COUNT.unpack(payload)
     return int(count)
 
 
 def encodeReady(value: bool) -> bytes:
+    """A READY message carrying the child's new ready state."""
     return encode(Kind.READY, _FLAG.pack(value))
 
 
 def decodeReady(payload: bytes) -> bool:
+    """The ready state a READY message carries."""
     (value,) = _FLAG.unpack(payload)
     return bool(value)
 
@@ -181,6 +194,7 @@ class MessageReader:
         self._fds: deque[int] = deque()
 
     def feed(self, data: bytes, fds: list[int] | None = None) -> None:
+        """Adds received bytes (and the fds that came with them) to what is parsed next."""
         self._buffer += data
         if fds:
             self._fds.extend(fds)

@@ -214,6 +214,7 @@ class SlotReader:
         self.peakInUse = 0
 
     def addRing(self, info: RingInfo, fd: int) -> None:
+        """Maps a ring the writer announced (read-only) and closes its fd."""
         self._rings[info.generation] = (
             mapSegment(fd, info.slotSize * info.slotCount, writable=False),
             info.slotSize,
