@@ -1,0 +1,74 @@
+"""A Sphinx directive that renders the latency profiler's JSON as tables, so the performance
+figures in the docs are the profiler's own output, never typed by hand.
+
+    .. latency-tables:: performance.json
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from docutils import nodes
+from docutils.parsers.rst import Directive
+from sphinx.application import Sphinx
+
+STAGE_COLUMNS = ["p50", "p90", "p99", "p99.9", "max", "mean"]
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> nodes.table:
+    table = nodes.table()
+    group = nodes.tgroup(cols=len(headers))
+    table += group
+    group.extend(nodes.colspec(colwidth=1) for _ in headers)
+    head, body = nodes.thead(), nodes.tbody()
+    for target, cells in ((head, [headers]), (body, rows)):
+        for cells_ in cells:
+            row = nodes.row()
+            for cell in cells_:
+                entry = nodes.entry()
+                entry += nodes.paragraph(text=cell)
+                row += entry
+            target += row
+    group += head
+    group += body
+    return table
+
+
+def _runLabel(run: dict[str, Any]) -> str:
+    return f"{run['transport']} {run['size']} ×{run['subscribers']}" + (" +slow" if run["slow"] else "")
+
+
+class LatencyTables(Directive):
+    """Renders the environment, every run's stages and the ratios from a profiler JSON file."""
+
+    required_arguments = 1
+
+    def run(self) -> list[nodes.Node]:
+        source = Path(self.state.document.settings.env.srcdir) / self.arguments[0]
+        self.state.document.settings.env.note_dependency(str(source))
+        document = json.loads(source.read_text())
+        environment = document["environment"]
+        about = nodes.paragraph(
+            text=f"Measured {environment['date']} on {environment['cpu']} ({environment['cores']} cores, "
+            f"{environment['machine']}, Linux {environment['kernel']}), Python {environment['python']}, "
+            f"numpy {environment['numpy']}, opencv-python {environment['opencv-python']}, rtcbot {environment['rtcbot']}."
+        )
+        rows = []
+        for run in document["runs"]:
+            for index, stage in enumerate(run["stages"]):
+                label = [_runLabel(run), f"{run['fps']:.1f}", str(sum(run["drops"].values()))] if index == 0 else ["", "", ""]
+                rows.append(label + [stage["name"]] + [f"{stage['us'][column]:.0f}" for column in STAGE_COLUMNS])
+        stages = _table(["run", "fps", "drops", "stage (µs)", *STAGE_COLUMNS], rows)
+        ratioRows = [
+            [entry["setting"], entry["baseline"], str(entry["latency p50"]), str(entry["latency p99"]), str(entry["fps"])]
+            for entry in document["ratios"]
+        ]
+        ratios = _table(["setting", "baseline", "latency p50 (rtcbot ÷ baseline)", "latency p99", "fps"], ratioRows)
+        return [about, stages, nodes.paragraph(text="Ratios (capture → subscriber resumed):"), ratios]
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_directive("latency-tables", LatencyTables)
+    return {"parallel_read_safe": True, "version": "1"}
