@@ -300,12 +300,12 @@ async def test_largeMessageFromLoopWhileLoopKeepsRunning() -> None:
     ticker = Ticker()
     try:
         end.channel.attach(asyncio.get_running_loop())
-        thread.start()
         started = time.monotonic()
-        end.channel.send(message)
-        assert time.monotonic() - started < 0.5  # send never waits for the reader (blocking would: 5 MB)
+        end.channel.send(message)  # nobody reads yet: a blocking send would never return
+        assert time.monotonic() - started < 0.5
         assert end.channel.pendingBytes > 0  # most of it is still queued
         end.channel.send(encode(Kind.CLOSE))  # queued behind it, in order
+        thread.start()
         ticksBefore = ticker.ticks
         await asyncio.wait_for(end.channel.drained(), 10)
         assert ticker.ticks > ticksBefore  # the loop ran other work meanwhile
