@@ -15,11 +15,16 @@ from rtcbot import Frame, MostRecentSubscription, SyntheticCamera
 
 FPS = 200
 PHASE_S = 0.5
-ROUNDS = 16
+ROUNDS = 24
 
 
-def _p99sUs(latencies: dict[bool, list[int]]) -> dict[bool, float]:
-    return {mode: float(np.percentile(values, 99)) / 1000 for mode, values in latencies.items()}
+def _p99sUs(latencies: dict[bool, list[list[int]]]) -> dict[bool, float]:
+    """Each mode's p99 in µs: the median over its phases of each phase's p99, so that one
+    phase hit by the machine's own hiccups cannot decide the comparison."""
+    return {
+        mode: float(np.median([np.percentile(phase, 99) for phase in phases])) / 1000
+        for mode, phases in latencies.items()
+    }
 
 
 def residentMb() -> float:
@@ -29,15 +34,15 @@ def residentMb() -> float:
 @pytest.mark.loop_timeout(60)
 async def test_a_stalled_subscriber_changes_neither_the_others_latency_nor_the_producer_rate() -> None:
     camera = SyntheticCamera(320, 240, fps=FPS)
-    latencies: dict[bool, list[int]] = {False: [], True: []}
+    latencies: dict[bool, list[list[int]]] = {False: [], True: []}  # per phase
+    current: list[int] = []  # the phase going on (first: the warm-up, not counted)
     published: dict[bool, list[int]] = {False: [], True: []}
-    stalling = False
 
     async def subscriber() -> None:
         subscription = camera.subscribe(MostRecentSubscription())
         while True:
             frame = await subscription.get()
-            latencies[stalling].append(time.monotonic_ns() - frame.timestamp)
+            current.append(time.monotonic_ns() - frame.timestamp)
             del frame
 
     async def staller() -> None:
@@ -56,6 +61,8 @@ async def test_a_stalled_subscriber_changes_neither_the_others_latency_nor_the_p
         residentAtStart = residentMb()
         for phase in range(2 * ROUNDS):  # alternate, so drift of the machine hits both alike
             stalling = phase % 2 == 1
+            current = []
+            latencies[stalling].append(current)
             if stalling:
                 stall = asyncio.ensure_future(staller())
             before = camera.statistics().published
