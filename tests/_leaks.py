@@ -5,20 +5,8 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
-
-def _childPids() -> frozenset[int]:
-    me = os.getpid()
-    children = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == me and fields[0] != "Z":
-            children.add(int(stat.parent.name))
-    return frozenset(children)
+from rtcbot_tools.usage import childPids
 
 
 def _shmEntries() -> frozenset[str]:
@@ -51,7 +39,7 @@ class Resources:
         return cls(
             threads=frozenset(f"{t.name}#{t.ident}" for t in threading.enumerate()),
             fds=_openFds(),
-            children=_childPids(),
+            children=frozenset(childPids(os.getpid())),
             shm=_shmEntries(),
         )
 

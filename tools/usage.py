@@ -45,7 +45,8 @@ def _name(pid: int) -> str:
         return "?"
 
 
-def _children(parent: int) -> list[int]:
+def childPids(parent: int) -> list[int]:
+    """The running (not zombie) children of ``parent``."""
     pids = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -80,7 +81,7 @@ class UsageWatch:
     def sample(self, now: float) -> None:
         """Reads every followed process (call it now and then, and at the end of the run)."""
         self._sampled = now
-        for pid in [self._me, *_children(self._me)]:
+        for pid in [self._me, *childPids(self._me)]:
             cpu, memory = _cpuSeconds(pid), _memoryMb(pid)
             if cpu is None or memory is None:
                 continue

@@ -44,11 +44,25 @@ class ProducerFamily:
     def publish(self, item: int) -> None:
         raise NotImplementedError
 
-    def waitPublished(self, count: int) -> None:
+    def started(self, make: Any) -> Any:
+        """A worker-backed producer from ``make()``, once it is ready."""
+
+        async def create() -> Any:
+            producer = make()
+            await producer.onReady()
+            return producer
+
+        return self.loop.run_until_complete(create())
+
+    def publishAndWait(self, send: Any, item: int) -> None:
+        """Hands ``item`` to the worker with ``send`` and waits until it has been published."""
+        before = self.producer.statistics().published
+
         async def until() -> None:
-            while self.producer.statistics().published < count:
+            while self.producer.statistics().published <= before:
                 await asyncio.sleep(0.001)
 
+        send(item)
         self.loop.run_until_complete(asyncio.wait_for(until(), 10))
 
 
@@ -62,32 +76,18 @@ class InProcess(ProducerFamily):
 
 class Threaded(ProducerFamily):
     def make(self) -> Any:
-        async def create() -> Any:
-            producer = Commanded()
-            await producer.onReady()
-            return producer
-
-        return self.loop.run_until_complete(create())
+        return self.started(Commanded)
 
     def publish(self, item: int) -> None:
-        before = self.producer.statistics().published
-        self.producer.commands.put(item)
-        self.waitPublished(before + 1)
+        self.publishAndWait(self.producer.commands.put, item)
 
 
 class InChildProcess(ProducerFamily):
     def make(self) -> Any:
-        async def create() -> Any:
-            producer = Mirror()
-            await producer.onReady()
-            return producer
-
-        return self.loop.run_until_complete(create())
+        return self.started(Mirror)
 
     def publish(self, item: int) -> None:
-        before = self.producer.statistics().published
-        self.producer.put_nowait(item)  # the child sends it back: that is the publishing
-        self.waitPublished(before + 1)
+        self.publishAndWait(self.producer.put_nowait, item)  # the child sends it back: that is the publishing
 
 
 class ProducerMachine(RuleBasedStateMachine):
