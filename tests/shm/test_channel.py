@@ -8,7 +8,8 @@ import pickle
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -52,6 +53,20 @@ class LoopEnd:
         for fd in self.fds:
             os.close(fd)
         self.fds.clear()
+
+
+@contextmanager
+def connectedEnds(takeFds: bool = True) -> Iterator[tuple[LoopEnd, BlockingChannel]]:
+    """A LoopEnd and a BlockingChannel over one socketpair, both closed afterwards
+    (call it inside the running loop)."""
+    loopSock, childSock = socket.socketpair()
+    end = LoopEnd(loopSock, takeFds)
+    child = BlockingChannel(childSock)
+    try:
+        yield end, child
+    finally:
+        end.close()
+        child.close()
 
 
 async def receiveWithoutBlocking(channel: BlockingChannel, count: int, timeout: float = 5.0) -> Received:
@@ -117,10 +132,7 @@ class Ticker:
 
 
 async def test_messagesBothWaysInOrder() -> None:
-    loopSock, childSock = socket.socketpair()
-    end = LoopEnd(loopSock)
-    child = BlockingChannel(childSock)
-    try:
+    with connectedEnds() as (end, child):
         end.channel.attach(asyncio.get_running_loop())
         fromChild = items("child", 20) + [encode(Kind.READY, b"\x01"), encode(Kind.DONE)]
         for message in fromChild:
@@ -136,16 +148,10 @@ async def test_messagesBothWaysInOrder() -> None:
         assert await receiveWithoutBlocking(child, len(fromLoop)) == decoded(fromLoop)
         assert child.receive(block=False) == []
         assert not end.ended and not child.ended
-    finally:
-        end.close()
-        child.close()
 
 
 async def test_sendBeforeAttachIsFlushedOnAttach() -> None:
-    loopSock, childSock = socket.socketpair()
-    end = LoopEnd(loopSock)
-    child = BlockingChannel(childSock)
-    try:
+    with connectedEnds() as (end, child):
         big = encode(Kind.ITEM, pattern(1 << 20))  # more than the socket buffer
         end.channel.send(encode(Kind.ITEM, b"first"))
         end.channel.send(big)
@@ -162,9 +168,6 @@ async def test_sendBeforeAttachIsFlushedOnAttach() -> None:
             end.channel.close()  # EOF lets the thread finish whatever happened
             thread.join(10)
         assert received == decoded([encode(Kind.ITEM, b"first"), big])
-    finally:
-        end.close()
-        child.close()
 
 
 def receiveBlocking(channel: BlockingChannel, count: int, into: Received) -> None:
@@ -176,95 +179,79 @@ def receiveBlocking(channel: BlockingChannel, count: int, into: Received) -> Non
 
 
 async def test_fdFromLoopToChild() -> None:
-    loopSock, childSock = socket.socketpair()
-    end = LoopEnd(loopSock)
-    child = BlockingChannel(childSock)
-    readEnd, writeEnd = os.pipe()
-    try:
-        end.channel.attach(asyncio.get_running_loop())
-        end.channel.send(encode(Kind.NEW_RING, b"ring"), readEnd)
-        await end.channel.drained()
-        os.fstat(readEnd)  # the channel sent a duplicate: ours is still open
-        messages = await receiveWithoutBlocking(child, 1)
-        assert messages == [(Kind.NEW_RING, b"ring")]
-        passed = child.reader.takeFd()
+    with connectedEnds() as (end, child):
+        readEnd, writeEnd = os.pipe()
         try:
-            assert passed != readEnd
-            assert sameFile(passed, readEnd)
-            os.write(writeEnd, b"through the pipe")
-            assert os.read(passed, 100) == b"through the pipe"
+            end.channel.attach(asyncio.get_running_loop())
+            end.channel.send(encode(Kind.NEW_RING, b"ring"), readEnd)
+            await end.channel.drained()
+            os.fstat(readEnd)  # the channel sent a duplicate: ours is still open
+            messages = await receiveWithoutBlocking(child, 1)
+            assert messages == [(Kind.NEW_RING, b"ring")]
+            passed = child.reader.takeFd()
+            try:
+                assert passed != readEnd
+                assert sameFile(passed, readEnd)
+                os.write(writeEnd, b"through the pipe")
+                assert os.read(passed, 100) == b"through the pipe"
+            finally:
+                os.close(passed)
         finally:
-            os.close(passed)
-    finally:
-        end.close()
-        child.close()
-        os.close(readEnd)
-        os.close(writeEnd)
-
-
-async def test_fdFromChildToLoop() -> None:
-    loopSock, childSock = socket.socketpair()
-    end = LoopEnd(loopSock)
-    child = BlockingChannel(childSock)
-    memfd = os.memfd_create("rtcbot-channel-test", os.MFD_CLOEXEC)
-    try:
-        os.ftruncate(memfd, 4096)
-        os.pwrite(memfd, b"shared", 0)
-        end.channel.attach(asyncio.get_running_loop())
-        child.send(encode(Kind.ITEM, b"before"))
-        child.send(encode(Kind.NEW_RING, b"ring"), memfd)
-        child.send(encode(Kind.ITEM, b"after"))
-        await end.until(lambda: len(end.received) == 3)
-        assert end.received == [(Kind.ITEM, b"before"), (Kind.NEW_RING, b"ring"), (Kind.ITEM, b"after")]
-        assert len(end.fds) == 1
-        assert sameFile(end.fds[0], memfd)
-        assert os.pread(end.fds[0], 6, 0) == b"shared"
-    finally:
-        end.close()
-        child.close()
-        os.close(memfd)
-
-
-async def test_severalFdsArriveInOrder() -> None:
-    loopSock, childSock = socket.socketpair()
-    end = LoopEnd(loopSock)
-    child = BlockingChannel(childSock)
-    pipes = [os.pipe() for _ in range(5)]
-    try:
-        end.channel.attach(asyncio.get_running_loop())
-        for index, (readEnd, _) in enumerate(pipes):
-            child.send(encode(Kind.NEW_RING, bytes([index])), readEnd)
-        await end.until(lambda: len(end.fds) == len(pipes))
-        assert [payload for _, payload in end.received] == [bytes([i]) for i in range(len(pipes))]
-        for fd, (readEnd, _) in zip(end.fds, pipes):
-            assert sameFile(fd, readEnd)
-    finally:
-        end.close()
-        child.close()
-        for readEnd, writeEnd in pipes:
             os.close(readEnd)
             os.close(writeEnd)
 
 
+async def test_fdFromChildToLoop() -> None:
+    with connectedEnds() as (end, child):
+        memfd = os.memfd_create("rtcbot-channel-test", os.MFD_CLOEXEC)
+        try:
+            os.ftruncate(memfd, 4096)
+            os.pwrite(memfd, b"shared", 0)
+            end.channel.attach(asyncio.get_running_loop())
+            child.send(encode(Kind.ITEM, b"before"))
+            child.send(encode(Kind.NEW_RING, b"ring"), memfd)
+            child.send(encode(Kind.ITEM, b"after"))
+            await end.until(lambda: len(end.received) == 3)
+            assert end.received == [(Kind.ITEM, b"before"), (Kind.NEW_RING, b"ring"), (Kind.ITEM, b"after")]
+            assert len(end.fds) == 1
+            assert sameFile(end.fds[0], memfd)
+            assert os.pread(end.fds[0], 6, 0) == b"shared"
+        finally:
+            os.close(memfd)
+
+
+async def test_severalFdsArriveInOrder() -> None:
+    with connectedEnds() as (end, child):
+        pipes = [os.pipe() for _ in range(5)]
+        try:
+            end.channel.attach(asyncio.get_running_loop())
+            for index, (readEnd, _) in enumerate(pipes):
+                child.send(encode(Kind.NEW_RING, bytes([index])), readEnd)
+            await end.until(lambda: len(end.fds) == len(pipes))
+            assert [payload for _, payload in end.received] == [bytes([i]) for i in range(len(pipes))]
+            for fd, (readEnd, _) in zip(end.fds, pipes):
+                assert sameFile(fd, readEnd)
+        finally:
+            for readEnd, writeEnd in pipes:
+                os.close(readEnd)
+                os.close(writeEnd)
+
+
 async def test_unclaimedFdsAreClosedWithTheChannel() -> None:
-    loopSock, childSock = socket.socketpair()
-    end = LoopEnd(loopSock, takeFds=False)
-    child = BlockingChannel(childSock)
-    readEnd, writeEnd = os.pipe()
-    try:
-        before = set(os.listdir("/proc/self/fd"))
-        end.channel.attach(asyncio.get_running_loop())
-        child.send(encode(Kind.NEW_RING, b"x"), readEnd)
-        await end.until(lambda: len(end.received) == 1)
-        arrived = set(os.listdir("/proc/self/fd")) - before
-        assert len(arrived) == 1  # the received duplicate, held by the channel's reader
-        end.channel.close()
-        assert not (set(os.listdir("/proc/self/fd")) & arrived)
-    finally:
-        end.close()
-        child.close()
-        os.close(readEnd)
-        os.close(writeEnd)
+    with connectedEnds(takeFds=False) as (end, child):
+        readEnd, writeEnd = os.pipe()
+        try:
+            before = set(os.listdir("/proc/self/fd"))
+            end.channel.attach(asyncio.get_running_loop())
+            child.send(encode(Kind.NEW_RING, b"x"), readEnd)
+            await end.until(lambda: len(end.received) == 1)
+            arrived = set(os.listdir("/proc/self/fd")) - before
+            assert len(arrived) == 1  # the received duplicate, held by the channel's reader
+            end.channel.close()
+            assert not (set(os.listdir("/proc/self/fd")) & arrived)
+        finally:
+            os.close(readEnd)
+            os.close(writeEnd)
 
 
 def test_blockingChannelCloseClosesUnclaimedFds() -> None:
@@ -391,24 +378,20 @@ async def test_concurrentBlockingSendsDoNotInterleave() -> None:
 
 
 async def test_peerGoneWhileSendingDropsQueue() -> None:
-    loopSock, childSock = socket.socketpair()
-    end = LoopEnd(loopSock)
-    child = BlockingChannel(childSock)
-    readEnd, writeEnd = os.pipe()
-    try:
-        end.channel.attach(asyncio.get_running_loop())
-        end.channel.send(encode(Kind.ITEM, bytes(4_000_000)))
-        end.channel.send(encode(Kind.NEW_RING, b"x"), readEnd)  # a queued duplicate fd
-        assert end.channel.pendingBytes > 0
-        child.close()  # the child goes away without reading
-        await asyncio.wait_for(end.channel.drained(), 5)
-        assert end.channel.pendingBytes == 0
-        await end.until(lambda: end.ended)
-    finally:
-        end.close()
-        child.close()
-        os.close(readEnd)
-        os.close(writeEnd)
+    with connectedEnds() as (end, child):
+        readEnd, writeEnd = os.pipe()
+        try:
+            end.channel.attach(asyncio.get_running_loop())
+            end.channel.send(encode(Kind.ITEM, bytes(4_000_000)))
+            end.channel.send(encode(Kind.NEW_RING, b"x"), readEnd)  # a queued duplicate fd
+            assert end.channel.pendingBytes > 0
+            child.close()  # the child goes away without reading
+            await asyncio.wait_for(end.channel.drained(), 5)
+            assert end.channel.pendingBytes == 0
+            await end.until(lambda: end.ended)
+        finally:
+            os.close(readEnd)
+            os.close(writeEnd)
 
 
 # --- polling, EOF, closing --------------------------------------------------------------------
@@ -468,10 +451,7 @@ def test_blockingSendToGoneParentRaises() -> None:
 
 
 async def test_loopChannelCallsOnEndAtEof() -> None:
-    loopSock, childSock = socket.socketpair()
-    end = LoopEnd(loopSock)
-    child = BlockingChannel(childSock)
-    try:
+    with connectedEnds() as (end, child):
         end.channel.attach(asyncio.get_running_loop())
         child.send(encode(Kind.DONE))
         child.close()
@@ -480,9 +460,6 @@ async def test_loopChannelCallsOnEndAtEof() -> None:
         # the reader was removed: nothing more is handled, and closing is still fine
         await asyncio.sleep(0.01)
         assert end.received == [(Kind.DONE, b"")]
-    finally:
-        end.close()
-        child.close()
 
 
 async def test_onEndCalledOnce() -> None:

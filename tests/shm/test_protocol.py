@@ -32,6 +32,8 @@ from rtcbot.shm.protocol import (
     encodeRing,
 )
 
+from .fds import isOpen
+
 # Hypothesis must not write an example database into the repository.
 SETTINGS = settings(max_examples=40, deadline=None, database=None)
 
@@ -304,14 +306,6 @@ def pipeFds(count: int) -> tuple[list[int], list[int]]:
         reads.append(r)
         writes.append(w)
     return reads, writes
-
-
-def isOpen(fd: int) -> bool:
-    try:
-        os.fstat(fd)
-    except OSError:
-        return False
-    return True
 
 
 def test_takeFdInArrivalOrder() -> None:

@@ -64,6 +64,13 @@ class Link:
             else:
                 raise AssertionError(f"unexpected message {kind!r}")
 
+    def announceUnread(self, shape: tuple[int, ...]) -> FrameHeader:
+        """Claims a uint8 slot and announces it, keeping no array of it on this side."""
+        claim = self.writer.claim(shape, np.dtype(np.uint8))
+        assert claim is not None
+        self.pump()
+        return self.announce(claim)
+
     def announce(self, claim: Claim, sequence: int = 0, deviceTimestamp: float | None = None) -> FrameHeader:
         header = self.writer.header(claim, sequence, 1000 + sequence, 2000 + sequence, deviceTimestamp)
         self.send(encodeFrame(header), None)
@@ -394,11 +401,7 @@ def test_counters(link: Link) -> None:
 
 
 def test_discardReleasesAtOnce(link: Link) -> None:
-    claim = link.writer.claim((4,), np.dtype(np.uint8))
-    assert claim is not None
-    link.pump()
-    header = link.announce(claim)
-    del claim
+    header = link.announceUnread((4,))
     assert link.writer.slotsHeld == 1
     link.reader.discard(header)
     assert link.writer.slotsHeld == 0
@@ -495,11 +498,7 @@ def test_singleSlotRing() -> None:
 
 def test_readerCloseStopsReleases(link: Link) -> None:
     frame = link.write(np.arange(5, dtype=np.uint8))
-    claim = link.writer.claim((5,), np.dtype(np.uint8))
-    assert claim is not None
-    link.pump()
-    header = link.announce(claim)
-    del claim
+    header = link.announceUnread((5,))
     assert link.writer.slotsHeld == 2
     link.reader.close()
     assert frame is not None and frame.tolist() == [0, 1, 2, 3, 4]  # still readable

@@ -10,13 +10,7 @@ import pytest
 
 from rtcbot.shm.segment import PAGE_SIZE, createSegment, mapSegment, pageAligned
 
-
-def isOpen(fd: int) -> bool:
-    try:
-        os.fstat(fd)
-    except OSError:
-        return False
-    return True
+from .fds import isOpen
 
 
 def test_pageSizeIsTheSystemPageSize() -> None:
