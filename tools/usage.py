@@ -38,6 +38,14 @@ def _memoryMb(pid: int) -> tuple[float, float] | None:
         return None
 
 
+def residentMb(pid: int | None = None) -> float:
+    """Resident memory of ``pid`` (default: this process) now, in MB."""
+    memory = _memoryMb(os.getpid() if pid is None else pid)
+    if memory is None:
+        raise ProcessLookupError(f"no process {pid}")
+    return memory[1]
+
+
 def _name(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/comm").read_text().strip()

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from rtcbot_tools.usage import residentMb
 
 from rtcbot import Frame, MostRecentSubscription, SyntheticCamera
 
@@ -29,10 +29,6 @@ def _p99sUs(latencies: dict[bool, list[list[int]]]) -> dict[bool, float]:
         mode: float(np.median([np.percentile(phase, 99) for phase in phases])) / 1000
         for mode, phases in latencies.items()
     }
-
-
-def residentMb() -> float:
-    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 async def measure() -> dict[str, Any]:

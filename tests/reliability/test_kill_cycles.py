@@ -9,11 +9,12 @@ import os
 import random
 import signal
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+
+from rtcbot_tools.usage import residentMb
 
 from rtcbot import SyntheticCamera
 from rtcbot.base.multiprocess import ChildProcessDied
@@ -22,10 +23,6 @@ from ..base.processes import Echo
 from .workers import Drain
 
 CYCLES = 200
-
-
-def residentMb() -> float:
-    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 async def _feed(target: Any) -> None:
