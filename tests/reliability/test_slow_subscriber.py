@@ -16,10 +16,10 @@ from .stallprobe import ROUNDS
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.timeout(90)
+@pytest.mark.timeout(150)
 def test_a_stalled_subscriber_changes_neither_the_others_latency_nor_the_producer_rate() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "tests.reliability.stallprobe"], cwd=ROOT, capture_output=True, text=True, timeout=80
+        [sys.executable, "-m", "tests.reliability.stallprobe"], cwd=ROOT, capture_output=True, text=True, timeout=140
     )
     assert result.returncode == 0, result.stderr
     measured = json.loads(result.stdout)
