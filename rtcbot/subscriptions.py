@@ -12,12 +12,13 @@ import logging
 import numbers
 from collections import deque
 from collections.abc import Awaitable, Callable, Generator
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
 from ._ratelimit import RateLimitedLog
 from .base._listeners import TaskKeeper, isCoroutineCallable
+from .base._loopbinding import runningLoop
 from .base.base import BaseSubscriptionProducer
 
 __all__ = [
@@ -28,6 +29,8 @@ __all__ = [
     "MostRecentSubscription",
     "RebatchSubscription",
 ]
+
+T = TypeVar("T")
 
 _log = logging.getLogger("rtcbot.subscriptions")
 _taskKeeper = TaskKeeper(RateLimitedLog(_log))
@@ -41,25 +44,26 @@ class _Nothing:
 _NOTHING: Any = _Nothing()
 
 
-class EventSubscription:
+class EventSubscription(Generic[T]):
     """A latch: ``get()`` (or awaiting the object) waits for the first ``put_nowait`` and
-    from then on returns the latest value put, immediately."""
+    from then on returns the latest value put, immediately. ``T``: the type of the values."""
 
     def __init__(self) -> None:
         self._value: Any = _NOTHING
         self._event = asyncio.Event()
 
-    def put_nowait(self, value: Any) -> None:
+    def put_nowait(self, value: T) -> None:
         """Stores ``value`` as the latest and releases every waiting reader."""
         self._value = value
         self._event.set()
 
-    async def get(self) -> Any:
+    async def get(self) -> T:
         """Waits for the first put, then returns the latest value."""
         await self._event.wait()
-        return self._value
+        value: T = self._value
+        return value
 
-    def __await__(self) -> Generator[Any, None, Any]:
+    def __await__(self) -> Generator[Any, None, T]:
         return self.get().__await__()
 
 
@@ -73,12 +77,13 @@ class _Delivery:
         self.read = False
 
 
-class MostRecentSubscription:
+class MostRecentSubscription(Generic[T]):
     """Keeps only the newest item: a slow reader gets fewer items, never older ones.
 
     ``get()`` waits until something was put since the previous ``get()`` and returns the
     newest item; readers waiting together all get the same item. The item is released as
-    soon as it has been read, so a frame is not kept alive by the subscription.
+    soon as it has been read, so a frame is not kept alive by the subscription. ``T``:
+    the type of the items (``MostRecentSubscription[Frame]``).
     """
 
     def __init__(self) -> None:
@@ -90,7 +95,7 @@ class MostRecentSubscription:
         # item (a frame and its slot) alive after the reader dropped it.
         self._delivered: dict[asyncio.Future[None], _Delivery] = {}
 
-    def put_nowait(self, item: Any) -> None:
+    def put_nowait(self, item: T) -> None:
         """Replaces any unread item with ``item`` and wakes the waiting readers."""
         waiters = [waiter for waiter in self._waiters if not waiter.done()]
         self._waiters.clear()
@@ -101,14 +106,15 @@ class MostRecentSubscription:
         self._pending = _NOTHING if waiters else item
         self._pendingFrom = None
 
-    def get_nowait(self) -> Any:
+    def get_nowait(self) -> T:
         """The unread newest item; raises ``asyncio.QueueEmpty`` if there is none."""
         if self._pending is _NOTHING:
             raise asyncio.QueueEmpty
-        item, self._pending, self._pendingFrom = self._pending, _NOTHING, None
+        item: T = self._pending
+        self._pending, self._pendingFrom = _NOTHING, None
         return item
 
-    async def get(self) -> Any:
+    async def get(self) -> T:
         """Returns the newest unread item, waiting for one if needed."""
         if self._pending is not _NOTHING:
             return self.get_nowait()
@@ -127,7 +133,8 @@ class MostRecentSubscription:
         delivery.read = True
         if self._pendingFrom is delivery:  # a cancelled co-reader had kept it: it is read now
             self._pending, self._pendingFrom = _NOTHING, None
-        return delivery.item
+        item: T = delivery.item
+        return item
 
     def _keepUnread(self, delivery: _Delivery) -> None:
         """A reader was cancelled just as ``delivery`` reached it: keep it unless read."""
@@ -135,16 +142,16 @@ class MostRecentSubscription:
             self._pending, self._pendingFrom = delivery.item, delivery
 
 
-class GetterSubscription:
+class GetterSubscription(Generic[T]):
     """A source whose ``get()`` awaits ``callback()`` (a coroutine function) each time,
     e.g. ``GetterSubscription(consumer._get)``."""
 
-    def __init__(self, callback: Callable[[], Awaitable[Any]]) -> None:
+    def __init__(self, callback: Callable[[], Awaitable[T]]) -> None:
         if not callable(callback):
             raise TypeError(f"GetterSubscription needs a coroutine function, got {callback!r}")
         self._callback = callback
 
-    async def get(self) -> Any:
+    async def get(self) -> T:
         """Awaits the callback once and returns its result."""
         result = self._callback()
         if not inspect.isawaitable(result):
@@ -155,7 +162,7 @@ class GetterSubscription:
         return await result
 
 
-class CallbackSubscription:
+class CallbackSubscription(Generic[T]):
     """A sink that calls ``callback(item)`` for every item.
 
     By default the call happens on the next loop iteration (``loop`` or the running loop;
@@ -165,7 +172,7 @@ class CallbackSubscription:
 
     def __init__(
         self,
-        callback: Callable[[Any], Any],
+        callback: Callable[[T], Any],
         loop: asyncio.AbstractEventLoop | None = None,
         runDirect: bool = False,
     ) -> None:
@@ -176,12 +183,12 @@ class CallbackSubscription:
         self._loop = loop
         self._runDirect = runDirect
 
-    def put_nowait(self, item: Any) -> None:
+    def put_nowait(self, item: T) -> None:
         """Calls (or schedules) the callback with ``item``."""
         if self._runDirect:
             self._run(item)
             return
-        running = asyncio._get_running_loop()
+        running = runningLoop()
         loop = self._loop if self._loop is not None else running
         if loop is None:
             raise RuntimeError(
@@ -193,7 +200,7 @@ class CallbackSubscription:
         else:
             loop.call_soon_threadsafe(self._run, item)
 
-    def _run(self, item: Any) -> None:
+    def _run(self, item: T) -> None:
         if self._isCoroutine:
             _taskKeeper.spawn(self._callback, item)
         else:

@@ -45,8 +45,11 @@ def noLeaks() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def multiprocessingHelpers() -> None:
     """Starts multiprocessing's own long-lived helpers (the forkserver and the resource
-    tracker) before any test's leak snapshot, so they do not count as leaked children."""
+    tracker) and maps its shared heap (behind ``Value`` and ``Array``, kept for the life of
+    the process) before any test's leak snapshot, so they do not count as leaked."""
+    import multiprocessing
     from multiprocessing import forkserver, resource_tracker
 
     resource_tracker.ensure_running()
     forkserver.ensure_running()
+    multiprocessing.Value("i")

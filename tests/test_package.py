@@ -25,7 +25,12 @@ API_PATHS = {
     rtcbot.base.base: [
         "BaseSubscriptionConsumer",
         "BaseSubscriptionProducer",
+        "ClosedBeforeReady",
+        "ConsumerClosed",
         "NoClosedSubscription",
+        "ProducerClosed",
+        "SourceEnded",
+        "Subscription",
         "SubscriptionClosed",
         "SubscriptionConsumer",
         "SubscriptionProducer",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import gc
 import threading
 import weakref
 from typing import Any
@@ -235,8 +234,7 @@ async def test_most_recent_releases_an_item_delivered_to_a_waiter() -> None:
     got = await sub.get()
     assert got is ref()
     del got
-    gc.collect()
-    assert ref() is None
+    assert ref() is None  # by reference counting alone: nothing else holds it
 
 
 async def test_most_recent_releases_an_overwritten_unread_item() -> None:
@@ -571,7 +569,6 @@ async def test_delayed_subscribes_lazily_on_first_get() -> None:
     assert producer.statistics().subscribers == 1
     assert len(producer._subscribers) == 1
     assert isinstance(delayed.subscription, asyncio.Queue)  # the producer's default type
-    assert delayed.subscription in producer._subscribers
     producer.put_nowait("after")
     assert await within(getter) == "after"
     producer.put_nowait("again")
@@ -599,12 +596,11 @@ async def test_delayed_with_explicit_subscription_subscribes_that_object() -> No
     producer = SubscriptionProducer()
     mine = MostRecentSubscription()
     delayed = DelayedSubscription(producer, mine)
-    assert mine not in producer._subscribers
     assert producer.statistics().subscribers == 0
     getter = asyncio.create_task(delayed.get())
     await asyncio.sleep(0)
     assert delayed.subscription is mine
-    assert mine in producer._subscribers
+    assert producer.statistics().subscribers == 1
     assert producer.statistics().subscribers == 1
     producer.put_nowait("a")
     assert await within(getter) == "a"
@@ -686,10 +682,10 @@ async def test_delayed_explicit_subscription_is_resubscribed_after_unsubscribe()
     producer.put_nowait(1)
     assert await within(getter) == 1
     delayed.unsubscribe()
-    assert mine not in producer._subscribers
+    assert producer.statistics().subscribers == 0
     getter = asyncio.create_task(delayed.get())
     await asyncio.sleep(0)
-    assert mine in producer._subscribers
+    assert producer.statistics().subscribers == 1
     producer.put_nowait(2)
     assert await within(getter) == 2
     producer.close()

@@ -66,7 +66,7 @@ def stampOf(array: np.ndarray[Any, Any]) -> int:
     return int(np.frombuffer(array.reshape(-1).view(np.uint8)[:8].tobytes(), np.int64)[0])
 
 
-class BenchSource(ProcessSubscriptionProducer):
+class BenchSource(ProcessSubscriptionProducer[Any]):
     """Publishes arrays (or small dicts) for ``seconds``, paced at ``fps`` (0: flat out)."""
 
     def __init__(self, shape: tuple[int, ...], dtype: str, fps: float, seconds: float, items: bool) -> None:
@@ -88,7 +88,7 @@ class BenchSource(ProcessSubscriptionProducer):
         self._put_nowait({"attempted": index})
 
 
-class BenchSink(ProcessSubscriptionProducerConsumer):
+class BenchSink(ProcessSubscriptionProducerConsumer[Any, Any]):
     """Receives arrays (stamped in their first bytes) or dicts; reports latencies on request."""
 
     def __init__(self) -> None:
@@ -148,7 +148,7 @@ async def rtcbotFromChild(
                     transport.append(now - item.announcedNs)
             del item
 
-    async def slowSubscriber(latest: MostRecentSubscription) -> None:
+    async def slowSubscriber(latest: MostRecentSubscription[Any]) -> None:
         while True:
             await latest.get()  # takes the newest frame and lets it go: holds no slot
             await asyncio.sleep(1.0)

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from rtcbot import CVCamera, CVDisplay, Microphone, MostRecentSubscription, SyntheticCamera, SyntheticMicrophone
+from rtcbot import CVCamera, CVDisplay, Frame, Microphone, MostRecentSubscription, SyntheticCamera, SyntheticMicrophone
 from rtcbot.base import ProcessSubscriptionProducer
 from rtcbot.devices.testpattern import drawPattern
 
@@ -158,7 +158,7 @@ def _drawNow(frame: np.ndarray[Any, Any], index: int) -> None:
     drawPattern(frame, index, time.monotonic_ns())
 
 
-def openSource(scenario: Scenario) -> ProcessSubscriptionProducer:
+def openSource(scenario: Scenario) -> ProcessSubscriptionProducer[Frame]:
     """The producer a scenario measures: SyntheticCamera or -Microphone, Microphone or CVCamera."""
     shape = scenario.size.shape
     if scenario.source == "synthetic":
@@ -273,9 +273,11 @@ async def runBaseline(scenario: Scenario, tick: Callable[[float], None]) -> RunR
     watch = UsageWatch()
     watch.start(time.monotonic())
     log = SampleLog()
-    subscriptions = [MostRecentSubscription() for _ in range(scenario.subscribers)]
+    subscriptions: list[MostRecentSubscription[tuple[int, int, Any]]] = [
+        MostRecentSubscription() for _ in range(scenario.subscribers)
+    ]
     tasks = [asyncio.ensure_future(_baselineSubscriber(s, log, i == 0)) for i, s in enumerate(subscriptions)]
-    slow = MostRecentSubscription()
+    slow: MostRecentSubscription[Any] = MostRecentSubscription()
     if scenario.slow:
         tasks.append(asyncio.ensure_future(_slowSubscriber(slow)))
     def deliver(captured: int, announced: int, payload: Any) -> None:
@@ -306,7 +308,9 @@ async def runBaseline(scenario: Scenario, tick: Callable[[float], None]) -> RunR
     )  # fmt: skip
 
 
-async def _baselineSubscriber(subscription: MostRecentSubscription, log: SampleLog, first: bool) -> None:
+async def _baselineSubscriber(
+    subscription: MostRecentSubscription[tuple[int, int, Any]], log: SampleLog, first: bool
+) -> None:
     while True:
         captured, announced, payload = await subscription.get()
         log.rows.append((captured, 0, announced, 0, time.monotonic_ns()))

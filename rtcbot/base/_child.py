@@ -40,7 +40,8 @@ from ..shm.protocol import (
     encodeRelease,
 )
 from ..shm.ring import Claim, SlotReader, SlotWriter, fitsInSlot
-from ._errors import RemoteError, RemoteTraceback, SubscriptionClosed
+from ._childstate import ChildState
+from ._errors import ConsumerClosed, RemoteError, RemoteTraceback, SubscriptionClosed
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_NAME = 15
@@ -121,11 +122,11 @@ class ChildLink:
 
     def get(self, timeout: float | None = None) -> Any:
         """The next item from the parent; blocks without spinning (at most ``timeout``
-        seconds, then ``TimeoutError``); SubscriptionClosed on close."""
+        seconds, then ``TimeoutError``); ConsumerClosed on close."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             if self.closeRequested:
-                raise SubscriptionClosed("the parent closed this object")
+                raise ConsumerClosed("the parent closed this object")
             if self._inbox:
                 return self._decode(self._inbox.popleft())
             remaining = None if deadline is None else deadline - time.monotonic()
@@ -245,10 +246,9 @@ class ChildLink:
         self._channel.send(encode(Kind.CLOSE))
 
     def finish(self) -> None:
-        """Tells the parent the work method returned, then closes the link."""
+        """Sends the last drop count and closes the link (the parent sees the child exit)."""
         try:
             self._reportDrops()
-            self._channel.send(encode(Kind.DONE))
         except OSError:
             pass
         self._writer.close()
@@ -302,21 +302,24 @@ def _becomeChild(name: str) -> None:
         libc.prctl(_PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]))
     if os.getppid() == 1:  # the parent died before we could ask to follow it
         os._exit(0)
-    # After fork the parent's running loop is still recorded for this thread.
-    asyncio._set_running_loop(None)
-    asyncio.set_event_loop_policy(None)
+    if sys.version_info < (3, 12):
+        # A forked child still has the parent's loop as this thread's current loop, so
+        # get_event_loop() would hand it that copy; 3.12 and newer forget it at fork.
+        # (The running loop is per process on every version.)
+        asyncio.set_event_loop(None)
 
 
-def runChild(cls: type[Any], userState: dict[str, Any], settings: ChildSettings, sock: socket.socket) -> None:
-    """The child process's entry point."""
-    _becomeChild(cls.__name__)
-    log = logging.getLogger("rtcbot").getChild(cls.__name__)
+def runChild(state: ChildState, settings: ChildSettings, sock: socket.socket) -> None:
+    """The child process's entry point: rebuilds the object around its link, runs the
+    work method, and reports how it ended."""
+    _becomeChild(state.cls.__name__)
+    log = logging.getLogger("rtcbot").getChild(state.cls.__name__)
     link = ChildLink(BlockingChannel(sock), settings, log)
-    obj = object.__new__(cls)
-    obj.__dict__.update(userState)
-    obj.__dict__["_log"] = log
-    obj.__dict__["_childLinkInstance"] = link
     try:
+        obj = object.__new__(state.cls)
+        obj.__dict__.update(state.attributes())
+        obj.__dict__["_log"] = log
+        obj.__dict__["_childLinkInstance"] = link
         getattr(obj, settings.workMethod)()
     except SubscriptionClosed:
         pass

@@ -1,4 +1,4 @@
-"""The exception that tells consumers and readers their object has closed."""
+"""The exceptions that tell readers and writers their object has closed, and why."""
 
 from __future__ import annotations
 
@@ -6,11 +6,35 @@ from __future__ import annotations
 class SubscriptionClosed(Exception):
     """Raised by reads (``get()``, ``_get()``) once the object or its source has closed.
 
-    A consumer's processing loop treats it as the signal to clean up and exit.
+    A consumer's processing loop treats it as the signal to clean up and exit. The
+    subclasses below say why; ``except SubscriptionClosed`` catches them all.
     """
 
 
-SubscriptionClosed.__module__ = "rtcbot.base.base"
+class ProducerClosed(SubscriptionClosed):
+    """Raised by a producer's ``get()``, ``subscribe()`` and the reads of its subscriptions
+    once the producer has closed: ``close()`` was called or an error stopped it."""
+
+
+class SourceEnded(ProducerClosed):
+    """A :class:`ProducerClosed` for a producer that closed because its data ran out: its
+    work method returned by itself (a threaded producer's ``_producer()``), or a video
+    file reached its end."""
+
+
+class ClosedBeforeReady(SubscriptionClosed):
+    """Raised by ``await obj.onReady()`` when the object closes without having become
+    ready (its ``__cause__`` is the error, if one closed it)."""
+
+
+class ConsumerClosed(SubscriptionClosed):
+    """Raised by a consumer's ``put_nowait()``, ``putSubscription()`` and ``_get()`` once
+    the consumer has closed, and by ``_get()`` when its event loop is gone."""
+
+
+# Documented (and pickled) under rtcbot.base.base, which re-exports them.
+SubscriptionClosed.__module__ = ProducerClosed.__module__ = SourceEnded.__module__ = "rtcbot.base.base"
+ClosedBeforeReady.__module__ = ConsumerClosed.__module__ = "rtcbot.base.base"
 
 
 class ChildProcessDied(RuntimeError):

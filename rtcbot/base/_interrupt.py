@@ -12,6 +12,8 @@ import asyncio
 from collections.abc import Awaitable
 from typing import Final, TypeVar
 
+from ._loopbinding import runningLoop
+
 T = TypeVar("T")
 
 
@@ -55,7 +57,7 @@ class Interrupter:
 
     def interrupt(self) -> None:
         """Interrupts every await currently running through :meth:`run`."""
-        current = asyncio.current_task() if asyncio._get_running_loop() else None
+        current = asyncio.current_task() if runningLoop() else None
         for task, alreadyInterrupted in self._waiting.items():
             if not alreadyInterrupted and task is not current:
                 self._waiting[task] = True

@@ -87,10 +87,6 @@ class TaskKeeper:
                 exc_info=exc,
             )
 
-    def cancelAll(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-
 
 class _Entry:
     __slots__ = ("listener", "kind", "active")
@@ -114,11 +110,14 @@ class ListenerRegistry:
         self._passItem = passItem
         self._entries: tuple[_Entry, ...] = ()
 
-    def add(self, listener: object, role: str = "subscribe()") -> None:
-        """Registers ``listener``; registering one that is already there changes nothing."""
+    def add(self, listener: object, role: str = "subscribe()") -> bool:
+        """Registers ``listener`` and returns True; registering one that is already there
+        changes nothing and returns False."""
         kind = classifyListener(listener, role)
-        if self._find(listener) is None:
-            self._entries = (*self._entries, _Entry(listener, kind))
+        if self._find(listener) is not None:
+            return False
+        self._entries = (*self._entries, _Entry(listener, kind))
+        return True
 
     def remove(self, listener: object) -> bool:
         """Unregisters ``listener``; returns False if it was not registered."""
@@ -133,9 +132,6 @@ class ListenerRegistry:
         for entry in self._entries:
             entry.active = False
         self._entries = ()
-
-    def __contains__(self, listener: object) -> bool:
-        return self._find(listener) is not None
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -156,31 +152,39 @@ class ListenerRegistry:
         """Gives ``item`` to every listener in order; returns how many listeners failed."""
         failures = 0
         for entry in self._entries:
-            if not entry.active:
-                continue
-            listener: Any = entry.listener
-            try:
-                if entry.kind is ListenerKind.SINK:
-                    listener.put_nowait(item)
-                elif entry.kind is ListenerKind.FUNCTION:
-                    if self._passItem:
-                        listener(item)
-                    else:
-                        listener()
-                elif self._passItem:
-                    self._tasks.spawn(listener, item)
-                else:
-                    self._tasks.spawn(listener)
-            except SubscriptionClosed:
-                self.remove(listener)
-            except Exception as exc:
-                failures += 1
-                self._log.log(
-                    (id(listener), type(exc)),
-                    logging.ERROR,
-                    "listener %r raised %r; the other listeners still got the item",
-                    listener,
-                    exc,
-                    exc_info=exc,
-                )
+            if entry.active:
+                failures += self._deliverOne(entry, item)
         return failures
+
+    def deliverTo(self, listener: object, item: object) -> int:
+        """Gives ``item`` to ``listener`` alone, if it is still registered; returns 1 if it failed."""
+        entry = self._find(listener)
+        return 0 if entry is None else self._deliverOne(entry, item)
+
+    def _deliverOne(self, entry: _Entry, item: object) -> int:
+        listener: Any = entry.listener
+        try:
+            if entry.kind is ListenerKind.SINK:
+                listener.put_nowait(item)
+            elif entry.kind is ListenerKind.FUNCTION:
+                if self._passItem:
+                    listener(item)
+                else:
+                    listener()
+            elif self._passItem:
+                self._tasks.spawn(listener, item)
+            else:
+                self._tasks.spawn(listener)
+        except SubscriptionClosed:
+            self.remove(listener)
+        except Exception as exc:
+            self._log.log(
+                (id(listener), type(exc)),
+                logging.ERROR,
+                "listener %r raised %r; the other listeners still got the item",
+                listener,
+                exc,
+                exc_info=exc,
+            )
+            return 1
+        return 0

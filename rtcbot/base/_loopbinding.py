@@ -2,8 +2,10 @@
 
 Objects may be created before any loop runs (RTCBot users create devices at module level)
 and used later inside ``asyncio.run(...)``. A :class:`LoopBinding` therefore binds lazily:
-to the loop passed explicitly, else to the loop running (or set as current) at creation,
-else to the first running loop that touches the object. Callbacks registered with
+to the loop passed explicitly, else to the loop running at creation, else to the first
+running loop that touches the object. (A loop that is only set as current, not running,
+is not looked for: asyncio has no public way to see it without creating one on 3.11, and
+the notion goes with the policy system in 3.16.) Callbacks registered with
 :meth:`whenBound` run once a loop is known.
 """
 
@@ -18,19 +20,13 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
-def currentLoopIfAny() -> asyncio.AbstractEventLoop | None:
-    """The running loop, else the loop set as current for this thread; never creates one."""
-    loop = asyncio._get_running_loop()
-    if loop is not None:
-        return loop
-    # asyncio.get_event_loop() would create (and on new Pythons warn about) a loop;
-    # peek at the policy's current loop instead, as the legacy
-    # ``loop = asyncio.get_event_loop(); ...; loop.run_forever()`` pattern sets one.
-    local = getattr(asyncio.get_event_loop_policy(), "_local", None)
-    loop = getattr(local, "_loop", None)
-    if isinstance(loop, asyncio.AbstractEventLoop) and not loop.is_closed():
-        return loop
-    return None
+def runningLoop() -> asyncio.AbstractEventLoop | None:
+    """The event loop running in this thread, or None (``asyncio.get_running_loop()``
+    without the exception)."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 class LoopGone(RuntimeError):
@@ -42,7 +38,7 @@ class LoopBinding:
 
     def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self._explicit = loop is not None
-        self._loop = loop if loop is not None else currentLoopIfAny()
+        self._loop = loop if loop is not None else runningLoop()
         self._owner = threading.get_ident()  # the thread that uses the loop while it is idle
         self._onBound: list[Callable[[], None]] = []
 
@@ -52,7 +48,7 @@ class LoopBinding:
 
     def bind(self) -> None:
         """Binds to the running loop if none is bound yet (or the bound one never ran)."""
-        running = asyncio._get_running_loop()
+        running = runningLoop()
         if running is None or running is self._loop:
             return
         if self._loop is not None and (self._explicit or self._loop.is_running()):
@@ -72,7 +68,7 @@ class LoopBinding:
 
     def inLoopThread(self) -> bool:
         """True when called from inside the bound loop while it runs."""
-        return self._loop is not None and asyncio._get_running_loop() is self._loop
+        return self._loop is not None and runningLoop() is self._loop
 
     def call(self, function: Callable[..., object], *args: object) -> None:
         """Runs ``function(*args)`` in the loop: now if already there (or if the loop is idle
@@ -84,7 +80,7 @@ class LoopBinding:
         loop = self._loop
         if loop is None:
             raise LoopGone("no event loop is bound yet")
-        running = asyncio._get_running_loop()
+        running = runningLoop()
         if running is loop or (running is None and not loop.is_running() and threading.get_ident() == self._owner):
             function(*args)
             return

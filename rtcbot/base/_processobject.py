@@ -25,7 +25,6 @@ from ..shm.protocol import (
     Kind,
     MessageReader,
     decodeDropped,
-    decodeFrame,
     decodeReady,
     decodeRelease,
     decodeRetire,
@@ -36,6 +35,7 @@ from ..shm.protocol import (
 )
 from ..shm.ring import SlotReader, SlotWriter, fitsInSlot
 from ._child import ChildLink, ChildSettings, decodeError, runChild
+from ._childstate import ChildState
 from ._errors import ChildProcessDied
 from ._loopbinding import LoopGone
 from ._worker import StartsAfterInit
@@ -100,7 +100,7 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
         self._slotCount = slotCount
         self._settings = ChildSettings(workMethod, slotCount, f"{name}-from-child")
         parentSocket, self._childSocket = socket.socketpair()
-        self._channel = LoopChannel(parentSocket, self._onChildMessage, self._onChannelEnd)
+        self._channel = LoopChannel(parentSocket, self._onChildMessage)
         self._fromChild = SlotReader(self._releaseToChild)
         self._toChild = SlotWriter(slotCount, f"{name}-to-child", self._channel.send)
         self._process: Any = None
@@ -139,13 +139,11 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
         return {k: v for k, v in self.__dict__.items() if k not in skip}
 
     def _startChild(self) -> None:
-        state = self._userState()
-        method = self._context.get_start_method()
-        if method != "fork":
-            _checkPicklable(type(self), state, method)
+        state = ChildState(type(self), self._userState(), self._context.get_start_method())
+        state.checkClass()
         self._process = self._context.Process(
             target=runChild,
-            args=(type(self), state, self._settings, self._childSocket),
+            args=(state, self._settings, self._childSocket),
             daemon=self._daemonProcess,
             name=f"rtcbot-{type(self).__name__}",
         )
@@ -178,18 +176,16 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
     # -- what the child says ----------------------------------------------------------------
 
     def _onChildMessage(self, kind: Kind, payload: bytes, reader: MessageReader) -> None:
-        if kind is Kind.FRAME:
-            self._receiveFrame(payload)
-        elif kind is Kind.ITEM:
-            self._receiveItem(payload)
+        """Handles one control message from the child; the producing classes handle data
+        (``FRAME``, ``ITEM``) before this."""
+        if kind is Kind.RELEASE:
+            self._toChild.release(*decodeRelease(payload))
+            if self._slotFreed is not None:
+                self._slotFreed.set()
         elif kind is Kind.NEW_RING:
             self._fromChild.addRing(decodeRing(payload), reader.takeFd())
         elif kind is Kind.RETIRE_RING:
             self._fromChild.retire(decodeRetire(payload))
-        elif kind is Kind.RELEASE:
-            self._toChild.release(*decodeRelease(payload))
-            if self._slotFreed is not None:
-                self._slotFreed.set()
         elif kind is Kind.READY:
             baseEventHandler._setReady(self, decodeReady(payload))
         elif kind is Kind.ERROR:
@@ -200,37 +196,31 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
             self.close()
         elif kind is Kind.NOTICE:
             self._receiveNotice(payload)
+        else:
+            self._rateLimitedLog.log(
+                ("unexpected", kind),
+                logging.ERROR,
+                "the child of %s sent %s, which this class does not take (a consumer's child "
+                "cannot publish: use ProcessSubscriptionProducerConsumer to get data back)",
+                type(self).__name__,
+                kind.name,
+            )
 
-    def _receiveFrame(self, payload: bytes) -> None:
-        header = decodeFrame(payload)
-        self._childDroppedSlotsFull = header.dropped
-        self._framesFromChild += 1
-        if not self._hasSubscribers():
-            self._fromChild.discard(header)
-            return
-        self._publishFromChild(self._fromChild.frame(header, time.monotonic_ns()))
-
-    def _receiveItem(self, payload: bytes) -> None:
+    def _unpickleFromChild(self, payload: bytes, what: str) -> tuple[bool, Any]:
+        """``(True, value)``, or ``(False, None)`` after counting and logging the failure."""
         try:
-            item = pickle.loads(payload)
+            return True, pickle.loads(payload)
         except Exception as exc:
             self._undecodable += 1
             self._rateLimitedLog.log(
-                "undecodable", logging.ERROR, "cannot unpickle an item from the child: %r", exc
+                "undecodable", logging.ERROR, "cannot unpickle %s from the child: %r", what, exc
             )
-            return
-        self._itemsFromChild += 1
-        self._publishFromChild(item)
+            return False, None
 
     def _receiveNotice(self, payload: bytes) -> None:
-        try:
-            notice = pickle.loads(payload)
-        except Exception as exc:
-            self._rateLimitedLog.log(
-                "undecodable", logging.ERROR, "cannot unpickle a notice from the child: %r", exc
-            )
-            return
-        self._onChildNotice(notice)
+        decoded, notice = self._unpickleFromChild(payload, "a notice")
+        if decoded:
+            self._onChildNotice(notice)
 
     def _onChildNotice(self, notice: Any) -> None:
         """Override (in the parent) to act on what the child sends with ``_notify``."""
@@ -239,39 +229,18 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
     def _notify(self, notice: Any) -> None:
         """In the child: sends a status report (anything picklable; not data, so it reaches
         no subscriber) to the parent's ``_onChildNotice``, in order with the data."""
-        link = self._childLink
-        if link is None:
-            raise RuntimeError(f"{type(self).__name__}._notify() works inside the child process only")
-        link.notify(notice)
+        self._inChild("_notify").notify(notice)
 
     def _sleep(self, seconds: float) -> bool:
         """In the child: sleeps up to ``seconds``, waking early when the object is asked to
         close. Returns True if it was."""
-        link = self._childLink
-        if link is None:
-            raise RuntimeError(f"{type(self).__name__}._sleep() works inside the child process only")
-        return link.sleep(seconds)
-
-    def _hasSubscribers(self) -> bool:
-        return False
-
-    def _publishFromChild(self, item: Any) -> None:
-        self._rateLimitedLog.log(
-            "unexpected",
-            logging.WARNING,
-            "the child of %s sent data, but a consumer has no subscribers to give it to; "
-            "use ProcessSubscriptionProducerConsumer to get data back",
-            type(self).__name__,
-        )
+        return self._inChild("_sleep").sleep(seconds)
 
     def _releaseToChild(self, generation: int, slot: int) -> None:
         try:
             self._loopBinding.call(self._channel.sendSoon, encodeRelease(generation, slot))
         except LoopGone:
             pass
-
-    def _onChannelEnd(self) -> None:
-        """The child's socket closed; its exit is handled when its sentinel fires."""
 
     def _onChildExit(self) -> None:
         if self._attachedLoop is not None:
@@ -486,22 +455,22 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
         link: ChildLink | None = self.__dict__.get("_childLinkInstance")
         return link
 
+    def _inChild(self, method: str) -> ChildLink:
+        """The child's link, for a method that works only there; a RuntimeError in the parent."""
+        link = self._childLink
+        if link is None:
+            raise RuntimeError(
+                f"{type(self).__name__}.{method}() works inside the child process only, i.e. in "
+                "the work method (_producer, _consumer or _producerConsumer)"
+            )
+        return link
 
-def _checkPicklable(cls: type, state: dict[str, Any], method: str) -> None:
-    """Raises a TypeError naming what cannot be sent to a spawned or forkserver child."""
-    try:
-        pickle.dumps(cls)
-    except Exception as exc:
-        raise TypeError(
-            f"{cls.__qualname__} cannot run in a child process under the {method!r} start method: "
-            f"the class must be importable by name (define it at module level) ({exc})"
-        ) from None
-    for name, value in state.items():
+    def _reprDetails(self) -> list[str]:
+        """Puts the child's pid first while there is a child process to name."""
+        details = super()._reprDetails()
         try:
-            pickle.dumps(value)
-        except Exception as exc:
-            raise TypeError(
-                f"{cls.__qualname__}.{name} ({type(value).__name__}) cannot be sent to the child "
-                f"process under the {method!r} start method: it does not pickle ({exc}). Create it "
-                "inside the work method instead, make it picklable, or use startMethod='fork'."
-            ) from None
+            pid = self._process.pid
+        except (AttributeError, ValueError):  # not built yet; a closed Process refuses
+            pid = None
+        return details if pid is None else [f"pid={pid}", *details]
+

@@ -6,9 +6,9 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar, overload
+from typing import Any, Generic, Protocol, TypeVar, overload
 
-from ._errors import SubscriptionClosed
+from ._errors import ClosedBeforeReady, ConsumerClosed, ProducerClosed, SourceEnded, SubscriptionClosed
 from ._interrupt import INTERRUPTED, Interrupter
 from ._listeners import ListenerRegistry
 from .events import baseEventHandler
@@ -16,10 +16,15 @@ from .events import baseEventHandler
 __all__ = [
     "BaseSubscriptionConsumer",
     "BaseSubscriptionProducer",
+    "ClosedBeforeReady",
+    "ConsumerClosed",
     "ConsumerStatistics",
     "NoClosedSubscription",
+    "ProducerClosed",
     "ProducerConsumerStatistics",
     "ProducerStatistics",
+    "SourceEnded",
+    "Subscription",
     "SubscriptionClosed",
     "SubscriptionConsumer",
     "SubscriptionProducer",
@@ -27,6 +32,21 @@ __all__ = [
 ]
 
 S = TypeVar("S")
+T = TypeVar("T")
+In = TypeVar("In")
+Out = TypeVar("Out")
+
+
+class Subscription(Protocol[T]):
+    """The type of what ``subscribe()`` makes by default: the producer puts items in with
+    ``put_nowait``, you read them with ``await get()`` (``asyncio.Queue`` and
+    :class:`~rtcbot.subscriptions.MostRecentSubscription` are two)."""
+
+    def put_nowait(self, item: T, /) -> None:
+        """Takes one item from the producer."""
+
+    async def get(self) -> T:
+        """The next item, waiting for one if needed."""
 
 #: Longest pause between retries of a source whose ``get()`` keeps raising.
 MAX_SOURCE_RETRY_DELAY = 1.0
@@ -108,13 +128,14 @@ class NoClosedSubscription:
             raise asyncio.CancelledError() from None
 
 
-class BaseSubscriptionProducer(baseEventHandler):
+class BaseSubscriptionProducer(baseEventHandler, Generic[T]):
     """The base of everything that emits data: it fans each item out to its subscribers.
 
     Subclasses publish with ``_put_nowait(item)``, call ``_setReady(True)`` once they
     produce, and watch ``_shouldClose`` (or override ``close``) to stop.
     ``defaultSubscriptionType`` is accepted as another spelling of
-    ``defaultSubscriptionClass``. ``ready`` is the initial ready state.
+    ``defaultSubscriptionClass``. ``ready`` is the initial ready state. ``T`` is the type
+    of the items (``BaseSubscriptionProducer[Frame]``); without it, anything.
     """
 
     def __init__(
@@ -142,11 +163,12 @@ class BaseSubscriptionProducer(baseEventHandler):
         self._producerReads = Interrupter()
         self._published = 0
         self._listenerErrors = 0
+        self._endOfData: str | None = None
         if autosubscribe:
             self._defaultSubscription = self.subscribe()
 
     @overload
-    def subscribe(self, subscription: None = None) -> Any: ...
+    def subscribe(self, subscription: None = None) -> Subscription[T]: ...
     @overload
     def subscribe(self, subscription: S) -> S: ...
     def subscribe(self, subscription: object = None) -> object:
@@ -155,13 +177,12 @@ class BaseSubscriptionProducer(baseEventHandler):
         Without argument, creates a new instance of the default subscription class. Also
         accepts an object with ``put_nowait``, a function (called synchronously with each
         item) or a coroutine function (run as a task per item). Anything else raises
-        ``TypeError`` at once; subscribing to a closed producer raises ``SubscriptionClosed``.
+        ``TypeError`` at once; subscribing to a closed producer raises ``ProducerClosed``
+        (``SourceEnded`` if its data ran out).
         """
         self._bindLoop()
         if self.closed:
-            raise SubscriptionClosed(
-                f"cannot subscribe: {type(self).__name__} is closed and produces no more data"
-            )
+            raise self._closedError("cannot subscribe")
         if subscription is None:
             subscription = self._defaultSubscriptionClass()
         self._subscribers.add(subscription)
@@ -187,18 +208,20 @@ class BaseSubscriptionProducer(baseEventHandler):
         self._subscribers.clear()
         self._defaultSubscription = None
 
-    async def get(self) -> Any:
+    async def get(self) -> T:
         """Returns the next item of the default subscription, created on the first call.
 
         After close, items the default subscription still holds are returned, then
-        ``SubscriptionClosed`` is raised; a ``get()`` pending at close raises it too.
+        ``ProducerClosed`` (``SourceEnded`` if the data ran out) is raised; a ``get()``
+        pending at close raises it too.
         """
         self._bindLoop()
         if self._defaultSubscription is None:
             if self.closed:
-                raise SubscriptionClosed(f"{type(self).__name__} is closed")
+                raise self._closedError()
             self._defaultSubscription = self.subscribe()
-        return await self._readSubscription(self._defaultSubscription)
+        item: T = await self._readSubscription(self._defaultSubscription)
+        return item
 
     async def _readSubscription(self, subscription: Any) -> Any:
         """Reads one item of one of our subscriptions, ending with SubscriptionClosed on close."""
@@ -212,10 +235,26 @@ class BaseSubscriptionProducer(baseEventHandler):
                 return getNowait()
             except asyncio.QueueEmpty:
                 pass
-        raise SubscriptionClosed(f"{type(self).__name__} is closed")
+        raise self._closedError()
+
+    def _closedError(self, doing: str = "") -> ProducerClosed:
+        """The exception for reading from (or ``doing`` something with) this closed producer."""
+        prefix = f"{doing}: " if doing else ""
+        if self._endOfData is not None and self.error is None:
+            return SourceEnded(f"{prefix}{type(self).__name__} has ended: {self._endOfData}")
+        return ProducerClosed(f"{prefix}{type(self).__name__} is closed")
+
+    def _markEndOfData(self, why: str) -> None:
+        """Records that the data ran out (``why``), so that once the object closes its
+        reads raise ``SourceEnded``. Ignored once closed: then it was closed for another reason."""
+        if not self.closed:
+            self._endOfData = why
 
     def _put_nowait(self, element: Any) -> None:
-        """Gives ``element`` to every subscriber, in subscription order. Subclass-facing."""
+        """Gives ``element`` to every subscriber, in subscription order. Subclass-facing.
+
+        Not checked against ``T``: a process producer's parent publishes the frames its
+        child sends, whatever the child was given."""
         if self.closed:
             return
         self._published += 1
@@ -224,6 +263,14 @@ class BaseSubscriptionProducer(baseEventHandler):
     def statistics(self) -> ProducerStatistics:
         """A snapshot of this producer's counters."""
         return ProducerStatistics(self._published, len(self._subscribers), self._listenerErrors)
+
+    def _reprDetails(self) -> list[str]:
+        """Adds the number of subscribers while open."""
+        details = super()._reprDetails()
+        if not self.closed:
+            count = len(self._subscribers)
+            details.append(f"{count} subscriber" + ("" if count == 1 else "s"))
+        return details
 
     def _closeProducerSide(self) -> None:
         self._shouldClose = True
@@ -246,7 +293,7 @@ class BaseSubscriptionProducer(baseEventHandler):
 class _ProducerSource:
     """A consumer's own subscription to a producer that was given to putSubscription()."""
 
-    def __init__(self, producer: BaseSubscriptionProducer) -> None:
+    def __init__(self, producer: BaseSubscriptionProducer[Any]) -> None:
         self.producer = producer
         try:
             self._subscription: Any = producer.subscribe()
@@ -255,7 +302,7 @@ class _ProducerSource:
 
     async def get(self) -> Any:
         if self._subscription is None:
-            raise SubscriptionClosed(f"{type(self.producer).__name__} is closed")
+            raise self.producer._closedError()
         return await self.producer._readSubscription(self._subscription)
 
     def release(self) -> None:
@@ -267,11 +314,12 @@ class _ProducerSource:
             self._subscription = None
 
 
-class BaseSubscriptionConsumer(baseEventHandler):
+class BaseSubscriptionConsumer(baseEventHandler, Generic[T]):
     """The base of everything that consumes data from one active source at a time.
 
     Data comes from ``put_nowait`` or from a subscription given to ``putSubscription``;
-    switching sources is invisible to the implementation, which awaits ``_get()``.
+    switching sources is invisible to the implementation, which awaits ``_get()``. ``T``
+    is the type of the items it takes (without it, anything).
     """
 
     def __init__(
@@ -305,14 +353,14 @@ class BaseSubscriptionConsumer(baseEventHandler):
             return None
         return self._subscription
 
-    def put_nowait(self, data: Any) -> None:
+    def put_nowait(self, data: T) -> None:
         """Sends ``data`` to the consumer directly, stopping any active subscription first.
 
-        Raises ``SubscriptionClosed`` once the consumer has closed.
+        Raises ``ConsumerClosed`` once the consumer has closed.
         """
         self._bindLoop()
         if self.closed:
-            raise SubscriptionClosed(f"cannot put: {type(self).__name__} is closed")
+            raise ConsumerClosed(f"cannot put: {type(self).__name__} is closed")
         if self._subscription is not self._directPutSubscription:
             self.stopSubscription()
         self._directPutSubscription.put_nowait(data)
@@ -322,7 +370,7 @@ class BaseSubscriptionConsumer(baseEventHandler):
 
         The switch is invisible to a pending ``_get()``, which reads the new source. A
         producer given here gets a subscription of this consumer's own, which is removed
-        when the consumer switches away or closes.
+        when the consumer switches away or closes. Raises ``ConsumerClosed`` once closed.
         """
         self._bindLoop()
         if subscription is self._subscription:
@@ -333,7 +381,7 @@ class BaseSubscriptionConsumer(baseEventHandler):
                 f"subscription or a producer), got {subscription!r}"
             )
         if self.closed:
-            raise SubscriptionClosed(f"cannot subscribe: {type(self).__name__} is closed")
+            raise ConsumerClosed(f"cannot subscribe: {type(self).__name__} is closed")
         source = _ProducerSource(subscription) if isinstance(subscription, BaseSubscriptionProducer) else subscription
         self._switchTo(subscription, source)
 
@@ -354,15 +402,16 @@ class BaseSubscriptionConsumer(baseEventHandler):
         if isinstance(self._source, _ProducerSource):
             self._source.release()
 
-    async def _get(self) -> Any:
+    async def _get(self) -> T:
         """The next item of the active source. Subclass-facing.
 
         Survives source switches. When the source ends (raises ``SubscriptionClosed``) it
         waits for a new one; when it raises anything else it retries with back-off.
-        Raises ``SubscriptionClosed`` once the consumer is closed; a caller's cancellation
+        Raises ``ConsumerClosed`` once the consumer is closed; a caller's cancellation
         propagates as usual.
         """
-        return await self._nextItem()
+        item: T = await self._nextItem()
+        return item
 
     async def _nextItem(self) -> Any:
         self._bindLoop()
@@ -370,7 +419,7 @@ class BaseSubscriptionConsumer(baseEventHandler):
         retryDelay = FIRST_SOURCE_RETRY_DELAY
         while True:
             if self.closed:
-                raise SubscriptionClosed(f"{type(self).__name__} is closed")
+                raise ConsumerClosed(f"{type(self).__name__} is closed")
             source = self._source
             if source is self._endedSource:
                 await self._consumerReads.run(asyncio.get_running_loop().create_future())
@@ -412,13 +461,20 @@ class BaseSubscriptionConsumer(baseEventHandler):
         """A snapshot of this consumer's counters."""
         return ConsumerStatistics(self._received, self._sourceSwitches, self._sourceErrors)
 
+    def _reprDetails(self) -> list[str]:
+        """Adds the type of the active subscription, if there is one."""
+        details = super()._reprDetails()
+        if not self.closed and self.subscription is not None:
+            details.append(f"source={type(self.subscription).__name__}")
+        return details
+
     def _closeConsumerSide(self) -> None:
         self._shouldClose = True
         self._releaseSource()
         self._consumerReads.interrupt()
 
     def close(self) -> None:
-        """Closes the consumer: a pending or later ``_get()`` raises SubscriptionClosed."""
+        """Closes the consumer: a pending or later ``_get()`` raises ConsumerClosed."""
         self._bindLoop()
         if self.closed:
             return
@@ -426,26 +482,27 @@ class BaseSubscriptionConsumer(baseEventHandler):
         baseEventHandler.close(self)
 
 
-class SubscriptionProducer(BaseSubscriptionProducer):
+class SubscriptionProducer(BaseSubscriptionProducer[T]):
     """A producer you feed yourself with the public ``put_nowait``."""
 
-    def put_nowait(self, element: Any) -> None:
+    def put_nowait(self, element: T) -> None:
         """Gives ``element`` to every subscriber."""
         self._put_nowait(element)
 
 
-class SubscriptionConsumer(BaseSubscriptionConsumer):
+class SubscriptionConsumer(BaseSubscriptionConsumer[T]):
     """A consumer you read yourself with the public ``get``."""
 
-    async def get(self) -> Any:
+    async def get(self) -> T:
         """The next item of the active source (see ``_get``)."""
         return await self._get()
 
 
-class SubscriptionProducerConsumer(BaseSubscriptionConsumer, BaseSubscriptionProducer):
+class SubscriptionProducerConsumer(BaseSubscriptionConsumer[In], BaseSubscriptionProducer[Out]):
     """Both a consumer (input: ``put_nowait``, ``putSubscription``; the implementation reads
     ``_get()``) and a producer (output: the implementation writes ``_put_nowait()``; users
-    read ``subscribe()``/``get()``). Two-way connections are built on it.
+    read ``subscribe()``/``get()``). Two-way connections are built on it. Its type
+    parameters are the types of the input and of the output items.
     """
 
     def __init__(

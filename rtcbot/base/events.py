@@ -5,17 +5,21 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Generator
-from typing import Any, Generic, TypeVar, overload
+from types import TracebackType
+from typing import Any, Generic, Self, TypeVar, overload
 
 from .._ratelimit import RateLimitedLog
-from ._errors import SubscriptionClosed
+from ._errors import ClosedBeforeReady
 from ._listeners import ListenerRegistry, TaskKeeper
-from ._loopbinding import LoopBinding, LoopGone
+from ._loopbinding import LoopBinding, LoopGone, runningLoop
 
 T = TypeVar("T")
 L = TypeVar("L")
 
 __all__ = ["baseEventHandler", "threadedEventHandler"]
+
+#: Longest error text ``repr()`` of an object shows.
+REPR_ERROR_LENGTH = 60
 
 
 class StateAwaitable(Generic[T]):
@@ -42,6 +46,8 @@ class baseEventHandler:
     Listeners are called in registration order. A listener may be a callback, a
     coroutine function, or an object with ``put_nowait``. Ready and close listeners get
     no argument (sinks get ``None``); error listeners get the exception.
+
+    ``async with obj:`` closes the object when the block ends and waits for its teardown.
     """
 
     def __init__(self, logger: logging.Logger | None = None) -> None:
@@ -58,6 +64,7 @@ class baseEventHandler:
         self.__closed = False
         self.__error: BaseException | None = None
         self.__stateWaiters: list[asyncio.Future[None]] = []
+        self.__deferredCalls: list[Callable[[], None]] = []
 
     # -- state ----------------------------------------------------------------------------
 
@@ -120,7 +127,24 @@ class baseEventHandler:
         self._notifyState()
 
     def _bindLoop(self) -> None:
-        """Hook called by public methods so thread-backed objects can find their loop."""
+        """Called by public methods so the object finds its loop: here, calls ``_callSoon``
+        deferred because no loop existed yet go to the running loop."""
+        if not self.__deferredCalls:
+            return
+        loop = runningLoop()
+        if loop is not None:
+            calls, self.__deferredCalls = self.__deferredCalls, []
+            for call in calls:
+                loop.call_soon(call)
+
+    def _callSoon(self, callback: Callable[[], None]) -> None:
+        """Runs ``callback`` on a later turn of the object's loop: the running
+        loop; without one, the first running loop in which the object is used."""
+        loop = runningLoop()
+        if loop is None:
+            self.__deferredCalls.append(callback)
+        else:
+            loop.call_soon(callback)
 
     def _isTornDown(self) -> bool:
         """True once closed and every background worker has finished."""
@@ -129,7 +153,7 @@ class baseEventHandler:
     def _notifyState(self) -> None:
         """Wakes every coroutine waiting for a state change so it re-checks the state."""
         waiters, self.__stateWaiters = self.__stateWaiters, []
-        running = asyncio._get_running_loop()
+        running = runningLoop()
         for waiter in waiters:
             if waiter.done():
                 continue
@@ -164,7 +188,7 @@ class baseEventHandler:
         if self.__ready or self.__timesReady > timesReadyBefore:
             return True, None
         if self.__closed:
-            raise SubscriptionClosed(
+            raise ClosedBeforeReady(
                 f"{type(self).__name__} closed before it became ready"
                 + (f" (error: {self.__error!r})" if self.__error is not None else "")
             ) from self.__error
@@ -183,15 +207,25 @@ class baseEventHandler:
     def onReady(self, subscription: object = None) -> object:
         """Without argument: an awaitable that completes once the object is ready.
 
-        It raises ``SubscriptionClosed`` if the object closes without becoming ready.
+        It raises ``ClosedBeforeReady`` if the object closes without becoming ready.
         With a callback, coroutine function or sink: registers it for every change to
-        ready and returns it (so it works as a decorator).
+        ready and returns it (so it works as a decorator). On an object that is ready
+        already, it is also called once soon, from the event loop, as a done-callback of
+        a finished future would be.
         """
         self._bindLoop()
         if subscription is None:
             return StateAwaitable(lambda: self._waitUntil(self.__readyCheck()))
-        self.__readyListeners.add(subscription, "onReady()")
+        if self.__readyListeners.add(subscription, "onReady()") and self.__ready:
+            timesReady = self.__timesReady
+            self._callSoon(lambda: self.__tellLateListener(subscription, timesReady))
         return subscription
+
+    def __tellLateListener(self, listener: object, timesReady: int) -> None:
+        """Calls a listener registered while ready, unless that ready spell has ended
+        since (a later change to ready has called it already)."""
+        if self.__ready and self.__timesReady == timesReady:
+            self.__readyListeners.deliverTo(listener, None)
 
     @overload
     def onError(self, subscription: None = None) -> StateAwaitable[BaseException | None]: ...
@@ -223,10 +257,62 @@ class baseEventHandler:
         self.__closeListeners.add(subscription, "onClose()")
         return subscription
 
+    def __checkTornDown(self) -> tuple[bool, None]:
+        return self._isTornDown(), None
+
     def __await__(self) -> Generator[Any, None, None]:
         """``await obj`` completes once the object has closed and its workers have ended."""
         self._bindLoop()
-        return self._waitUntil(lambda: (self._isTornDown(), None)).__await__()
+        return self._waitUntil(self.__checkTornDown).__await__()
+
+    async def __aenter__(self) -> Self:
+        """``async with obj as x``: ``x`` is the object itself."""
+        self._bindLoop()
+        return self
+
+    async def __aexit__(
+        self,
+        excType: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Closes the object and waits until it is torn down, also when the block raised or
+        was cancelled (the block's exception propagates). A cancellation that arrives while
+        waiting does not cut the wait short; it is re-raised once teardown is done."""
+        self.close()
+        teardown = asyncio.ensure_future(self._waitUntil(self.__checkTornDown))
+        cancelled: asyncio.CancelledError | None = None
+        while not teardown.done():
+            try:
+                await asyncio.shield(teardown)
+            except asyncio.CancelledError as cancellation:
+                cancelled = cancellation
+        if cancelled is not None:
+            raise cancelled
+        teardown.result()
+
+    # -- description ------------------------------------------------------------------------
+
+    def _reprDetails(self) -> list[str]:
+        """What ``repr()`` shows after the class name: here the state (``ready``, ``not
+        ready`` or ``closed``); subclasses add their own details to the list."""
+        if self.__closed:
+            return ["closed"]
+        return ["ready" if self.__ready else "not ready"]
+
+    def __repr__(self) -> str:
+        name = type(self).__name__
+        try:
+            parts = [name, *self._reprDetails()]
+            if self.__error is not None:
+                parts.append("error=" + _shortened(repr(self.__error), REPR_ERROR_LENGTH))
+        except Exception:  # e.g. half constructed: a subclass __init__ raised early
+            return f"<{name}>"
+        return "<" + " ".join(parts) + ">"
+
+
+def _shortened(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _resolve(waiter: asyncio.Future[None]) -> None:
@@ -253,6 +339,20 @@ class threadedEventHandler(baseEventHandler):
 
     def _bindLoop(self) -> None:
         self._loopBinding.bind()
+
+    def _callSoon(self, callback: Callable[[], None]) -> None:
+        """Thread-safe :meth:`baseEventHandler._callSoon`: posted to the object's loop once
+        one is bound (dropped if that loop has closed)."""
+
+        def post() -> None:
+            loop = self._loopBinding.loop
+            assert loop is not None, "whenBound runs this once a loop is bound"
+            try:
+                loop.call_soon_threadsafe(callback)
+            except RuntimeError:  # "Event loop is closed"
+                self._log.debug("event loop closed; dropped %r", callback)
+
+        self._loopBinding.whenBound(post)
 
     def _callInLoop(self, function: Callable[..., object], *args: object) -> None:
         """Runs ``function(*args)`` in the object's loop (inline when no loop exists yet)."""

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
+from ..shm.protocol import Kind, MessageReader, decodeFrame
 from ..shm.ring import DEFAULT_SLOT_COUNT, checkSlotSize, fitsInSlot
 from ._child import internalSubscriptionMessage
 from ._errors import ChildProcessDied, RemoteError, RemoteTraceback, SubscriptionClosed
@@ -50,6 +52,10 @@ __all__ = [
     "internalSubscriptionMessage",
 ]
 
+T = TypeVar("T")
+In = TypeVar("In")
+Out = TypeVar("Out")
+
 
 @dataclass(frozen=True)
 class ProcessProducerStatistics(ProducerStatistics):
@@ -73,17 +79,7 @@ class ProcessProducerConsumerStatistics(ProducerConsumerStatistics):
     toChild: TransportStatistics
 
 
-def _childOnly(obj: ProcessObject, method: str) -> Any:
-    link = obj._childLink
-    if link is None:
-        raise RuntimeError(
-            f"{type(obj).__name__}.{method}() works inside the child process only, i.e. in the "
-            "work method (_producer, _consumer or _producerConsumer)"
-        )
-    return link
-
-
-class _ProducesFromChild(ProcessObject, BaseSubscriptionProducer):
+class _ProducesFromChild(ProcessObject, BaseSubscriptionProducer[T]):
     """What the producing classes share: the child publishes, the parent fans out."""
 
     def _put_nowait(
@@ -106,22 +102,42 @@ class _ProducesFromChild(ProcessObject, BaseSubscriptionProducer):
         or hand it back with ``_unclaimFrame``. When subscribers hold every slot, waits up to
         ``wait`` seconds (``math.inf``: until a slot is free or the object closes) and then
         returns None: the frame is counted as dropped. Live sources keep ``wait=0``."""
-        link = _childOnly(self, "_claimFrame")
+        link = self._inChild("_claimFrame")
         frame: np.ndarray[Any, Any] | None = link.claimFrame(shape, dtype, wait)
         return frame
 
     def _unclaimFrame(self, frame: np.ndarray[Any, Any]) -> None:
         """In the child: gives back an array from ``_claimFrame`` that will not be published."""
-        _childOnly(self, "_unclaimFrame").unclaimFrame(frame)
+        self._inChild("_unclaimFrame").unclaimFrame(frame)
 
-    def _hasSubscribers(self) -> bool:
-        return len(self._subscribers) > 0
+    def _onChildMessage(self, kind: Kind, payload: bytes, reader: MessageReader) -> None:
+        """In the parent: what the child published, in the order it was sent."""
+        if kind is Kind.FRAME:
+            self._receiveFrame(payload)
+        elif kind is Kind.ITEM:
+            self._receiveItem(payload)
+        else:
+            super()._onChildMessage(kind, payload, reader)
 
-    def _publishFromChild(self, item: Any) -> None:
-        BaseSubscriptionProducer._put_nowait(self, item)
+    def _receiveFrame(self, payload: bytes) -> None:
+        """A frame announced by the child becomes a read-only view of its slot, handed to
+        every subscriber (or given back at once when there is none)."""
+        header = decodeFrame(payload)
+        self._childDroppedSlotsFull = header.dropped
+        self._framesFromChild += 1
+        if not self._subscribers:
+            self._fromChild.discard(header)
+            return
+        BaseSubscriptionProducer._put_nowait(self, self._fromChild.frame(header, time.monotonic_ns()))
+
+    def _receiveItem(self, payload: bytes) -> None:
+        decoded, item = self._unpickleFromChild(payload, "an item")
+        if decoded:
+            self._itemsFromChild += 1
+            BaseSubscriptionProducer._put_nowait(self, item)
 
 
-class _ConsumesInChild(ProcessObject, BaseSubscriptionConsumer):
+class _ConsumesInChild(ProcessObject, BaseSubscriptionConsumer[T]):
     """What the consuming classes share: the parent feeds the child from the subscription."""
 
     def put_nowait(self, data: Any) -> None:
@@ -135,12 +151,12 @@ class _ConsumesInChild(ProcessObject, BaseSubscriptionConsumer):
         """In the child: the next item, blocking (without spinning) until one arrives, or
         ``TimeoutError`` after ``timeout`` seconds. Raises ``SubscriptionClosed`` once the
         object is closed."""
-        return _childOnly(self, "_get").get(timeout)
+        return self._inChild("_get").get(timeout)
 
     def _getLatest(self, timeout: float | None = None) -> Any:
         """In the child: like ``_get``, but returns the newest item that has arrived and
         discards older ones (a display wants the latest frame, not a backlog)."""
-        return _childOnly(self, "_getLatest").getLatest(timeout)
+        return self._inChild("_getLatest").getLatest(timeout)
 
     def _startFeeding(self, loop: asyncio.AbstractEventLoop) -> None:
         self._slotFreed = asyncio.Event()
@@ -171,7 +187,7 @@ class _ConsumesInChild(ProcessObject, BaseSubscriptionConsumer):
             pass  # too large for any slot: _sendToChild reports it
 
 
-class ProcessSubscriptionProducer(_ProducesFromChild):
+class ProcessSubscriptionProducer(_ProducesFromChild[T]):
     """A producer whose ``_producer()`` runs in a child process.
 
     In ``_producer()``: call ``self._setReady(True)``, loop ``while not self._shouldClose``
@@ -218,7 +234,7 @@ class ProcessSubscriptionProducer(_ProducesFromChild):
         )
 
 
-class ProcessSubscriptionConsumer(_ConsumesInChild):
+class ProcessSubscriptionConsumer(_ConsumesInChild[T]):
     """A consumer whose ``_consumer()`` runs in a child process.
 
     The parent reads the active subscription (or what ``put_nowait`` inserts) and sends
@@ -257,7 +273,7 @@ class ProcessSubscriptionConsumer(_ConsumesInChild):
         )
 
 
-class ProcessSubscriptionProducerConsumer(_ConsumesInChild, _ProducesFromChild):
+class ProcessSubscriptionProducerConsumer(_ConsumesInChild[In], _ProducesFromChild[Out]):
     """Both, in one child process: ``_producerConsumer()`` reads with ``self._get()`` and
     publishes with ``self._put_nowait()`` (e.g. frames in, detections out)."""
 

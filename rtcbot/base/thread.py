@@ -6,9 +6,9 @@ import asyncio
 import concurrent.futures
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
-from ._errors import SubscriptionClosed
+from ._errors import ConsumerClosed
 from ._loopbinding import LoopGone
 from ._worker import ThreadedObject
 from .base import BaseSubscriptionConsumer, BaseSubscriptionProducer, pickSubscriptionType
@@ -16,13 +16,16 @@ from .events import baseEventHandler
 
 __all__ = ["ThreadedSubscriptionConsumer", "ThreadedSubscriptionProducer"]
 
+T = TypeVar("T")
 
-class ThreadedSubscriptionProducer(BaseSubscriptionProducer, ThreadedObject):
+
+class ThreadedSubscriptionProducer(BaseSubscriptionProducer[T], ThreadedObject):
     """A producer whose ``_producer()`` runs in a worker thread.
 
     In ``_producer()``: call ``self._setReady(True)`` when the source is open, loop
     ``while not self._shouldClose``, publish with ``self._put_nowait(item)`` (thread-safe,
-    order kept). Returning closes the object; raising makes the exception its ``error``.
+    order kept). Returning closes the object (reads then raise ``SourceEnded``); raising
+    makes the exception its ``error``.
     The worker starts once construction is complete and the event loop is known.
     """
 
@@ -50,7 +53,7 @@ class ThreadedSubscriptionProducer(BaseSubscriptionProducer, ThreadedObject):
             f"{type(self).__name__} must override _producer() with its data-gathering loop"
         )
 
-    def _put_nowait(self, element: Any) -> None:
+    def _put_nowait(self, element: T) -> None:
         """Publishes ``element`` to all subscribers; callable from the worker thread."""
         if self._shouldClose:
             return
@@ -58,6 +61,11 @@ class ThreadedSubscriptionProducer(BaseSubscriptionProducer, ThreadedObject):
             self._loopBinding.call(BaseSubscriptionProducer._put_nowait, self, element)
         except LoopGone:
             self._shouldClose = True  # nobody can receive data any more: let the worker end
+
+    def _workerExited(self, error: BaseException | None) -> None:
+        if error is None:
+            self._markEndOfData("its _producer() returned")
+        ThreadedObject._workerExited(self, error)
 
     def close(self) -> None:
         """Stops the worker and closes; never waits for the worker (``await obj`` does)."""
@@ -68,12 +76,12 @@ class ThreadedSubscriptionProducer(BaseSubscriptionProducer, ThreadedObject):
         self.close()
 
 
-class ThreadedSubscriptionConsumer(BaseSubscriptionConsumer, ThreadedObject):
+class ThreadedSubscriptionConsumer(BaseSubscriptionConsumer[T], ThreadedObject):
     """A consumer whose ``_consumer()`` runs in a worker thread.
 
     In ``_consumer()``: call ``self._setReady(True)``, then loop on ``data = self._get()``,
     which blocks the worker (not the event loop) until data arrives and raises
-    ``SubscriptionClosed`` once the consumer is closed.
+    ``ConsumerClosed`` once the consumer is closed.
     """
 
     def __init__(
@@ -94,24 +102,25 @@ class ThreadedSubscriptionConsumer(BaseSubscriptionConsumer, ThreadedObject):
             f"{type(self).__name__} must override _consumer() with its processing loop"
         )
 
-    def _get(self) -> Any:
-        """Blocks the worker thread until the next item; raises SubscriptionClosed on close."""
+    def _get(self) -> T:  # type: ignore[override]  # blocking here, a coroutine in the base
+        """Blocks the worker thread until the next item; raises ConsumerClosed on close."""
         if self._loopBinding.inLoopThread():
             raise RuntimeError(
                 f"{type(self).__name__}._get() blocks; call it from _consumer() in the worker "
                 "thread, not from the event loop"
             )
         if self._shouldClose:
-            raise SubscriptionClosed(f"{type(self).__name__} is closed")
+            raise ConsumerClosed(f"{type(self).__name__} is closed")
         try:
             future = self._loopBinding.submit(self._nextItem)
         except LoopGone:
-            raise SubscriptionClosed("the event loop has closed") from None
+            raise ConsumerClosed("the event loop has closed") from None
         try:
-            return future.result()
+            item: T = future.result()
         except concurrent.futures.CancelledError:
-            raise SubscriptionClosed("the read was cancelled: the event loop is shutting down") from None
+            raise ConsumerClosed("the read was cancelled: the event loop is shutting down") from None
+        return item
 
     def close(self) -> None:
-        """Closes: the worker's pending or next ``_get()`` raises SubscriptionClosed."""
+        """Closes: the worker's pending or next ``_get()`` raises ConsumerClosed."""
         self._closeInLoop(lambda: BaseSubscriptionConsumer.close(self))

@@ -38,6 +38,7 @@ class AudioWatch(ProcessObject):
     """Parent-side: keeps the latest :class:`AudioStatus` from the child."""
 
     _parentOnly: ClassVar[frozenset[str]] = frozenset({"_audioStatus"})
+    samplerate: float
 
     def _initAudioWatch(self) -> None:
         self._audioStatus: AudioStatus | None = None
@@ -47,6 +48,11 @@ class AudioWatch(ProcessObject):
         """The stream the child opened and its counters (None until it is open). Counters
         are at most 0.2 s old."""
         return self._audioStatus
+
+    def _reprDetails(self) -> list[str]:
+        """Adds the sample rate: the stream's once open, else the one asked for."""
+        rate = self.samplerate if self._audioStatus is None else self._audioStatus.samplerate
+        return [*super()._reprDetails(), f"{rate:g} Hz"]
 
     def _onChildNotice(self, notice: Any) -> None:
         if isinstance(notice, AudioStatus):

@@ -9,9 +9,10 @@ import enum
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar, TypeVar, overload
 
-from ..base._errors import SubscriptionClosed
+from ..base._errors import ProducerClosed
 from ..base._listeners import ListenerRegistry
 from ..base._processobject import ProcessObject
+from ._frames import describeRate
 
 L = TypeVar("L")
 
@@ -77,7 +78,7 @@ class SourceWatch(ProcessObject):
     def onSourceChange(self, listener: L) -> L: ...
     def onSourceChange(self, listener: object = None) -> object:
         """Without argument: a future resolving to the next :class:`SourceStatus` (await it;
-        it raises ``SubscriptionClosed`` if the object closes first).
+        it raises ``ProducerClosed`` if the object closes first).
         With a callback, coroutine function or sink: registers it for every change (it gets
         the new status) and returns it, so it works as a decorator. Undo with
         ``unsubscribeSourceChange``."""
@@ -98,8 +99,14 @@ class SourceWatch(ProcessObject):
         waiters, self._sourceWaiters = self._sourceWaiters, []
         for waiter in waiters:
             if not waiter.done():
-                waiter.set_exception(SubscriptionClosed(f"{type(self).__name__} closed"))
+                waiter.set_exception(ProducerClosed(f"{type(self).__name__} closed"))
         super()._closeSides()
+
+    def _reprDetails(self) -> list[str]:
+        """Adds the frame rate: the source's own once known, else the one asked for."""
+        actual = self._sourceStatus.actual
+        fps = actual.fps if actual is not None and actual.fps > 0 else self._sourceStatus.requested.fps
+        return [*super()._reprDetails(), describeRate(fps)]
 
     def _onChildNotice(self, notice: Any) -> None:
         if not isinstance(notice, SourceStatus):

@@ -12,8 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..base.multiprocess import ProcessSubscriptionProducer
-from ..subscriptions import MostRecentSubscription
+from ._frames import FrameSource
 from ._libraries import importLibrary, requireLibrary
 from ._source import SourceState, SourceStatus, SourceWatch, VideoFormat
 
@@ -33,7 +32,7 @@ def identity(frame: Image) -> Image:
     return frame
 
 
-class CVCamera(SourceWatch, ProcessSubscriptionProducer):
+class CVCamera(SourceWatch, FrameSource):
     """BGR ``uint8`` frames of shape (height, width, 3) from ``cv2.VideoCapture``.
 
     ``cameranumber`` is a device index, or any source OpenCV opens: a file path, a URL, a
@@ -41,7 +40,7 @@ class CVCamera(SourceWatch, ProcessSubscriptionProducer):
     backend constant such as ``cv2.CAP_GSTREAMER`` or ``cv2.CAP_V4L2``). For a camera, ``width``, ``height`` and ``fps`` are
     requests to the driver; ``sourceStatus.actual`` says what it delivers. A video file
     plays at ``fps`` (0: as fast as subscribers take frames), loses no frame, and ends the
-    object at its end (``repeat=True`` loops it).
+    object at its end (``repeat=True`` loops it): reads then raise ``SourceEnded``.
 
     Capture runs in a child process and decodes straight into a shared-memory slot.
     ``preprocessframe(frame)`` runs there too, on the writable slot: change it in place or
@@ -76,9 +75,13 @@ class CVCamera(SourceWatch, ProcessSubscriptionProducer):
         self.repeat = repeat
         self.apiPreference = apiPreference
         self.preprocessframe = preprocessframe
-        kwargs.setdefault("defaultSubscriptionClass", MostRecentSubscription)
         super().__init__(loop=loop, **kwargs)
         self._initSourceWatch(VideoFormat(width, height, fps))
+
+    def _onChildNotice(self, notice: Any) -> None:
+        super()._onChildNotice(notice)
+        if isinstance(notice, SourceStatus) and notice.state is SourceState.ENDED:
+            self._markEndOfData(notice.message)
 
     # -- in the child -----------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from ._xdisplay import checkDisplay
 EVENT_INTERVAL = 0.02
 
 
-class CVDisplay(ProcessSubscriptionConsumer):
+class CVDisplay(ProcessSubscriptionConsumer[Any]):
     """Shows frames (BGR ``uint8`` arrays, or anything ``cv2.imshow`` takes) in a window.
 
     The window lives in a child process, which always shows the latest frame (older ones

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..base.multiprocess import ProcessSubscriptionProducer
+from ..shm.frame import Frame
 from ._audiodevice import SoundCardDevice, checkAudioSettings, importSounddevice, resolveChannels
 from ._audiostatus import REPORT_INTERVAL, AudioStatus, AudioWatch
 
@@ -23,7 +24,7 @@ def _audioDefaults(kwargs: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
-class Microphone(SoundCardDevice, ProcessSubscriptionProducer):
+class Microphone(SoundCardDevice, ProcessSubscriptionProducer[Frame]):
     """Blocks of float32 samples, shape (blocksize, channels), from a sound card input.
 
     The stream runs in a child process (sounddevice / PortAudio); blocks reach the parent
@@ -76,7 +77,7 @@ class Microphone(SoundCardDevice, ProcessSubscriptionProducer):
                 reporter.update(overflows=overflows)
 
 
-class SyntheticMicrophone(AudioWatch, ProcessSubscriptionProducer):
+class SyntheticMicrophone(AudioWatch, ProcessSubscriptionProducer[Frame]):
     """A microphone that needs no hardware: a sine tone, or a chirp, in real time.
 
     Blocks are float32 (blocksize, channels) with the same timestamps a :class:`Microphone`

@@ -9,8 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..base.multiprocess import ProcessSubscriptionProducer
-from ..subscriptions import MostRecentSubscription
+from ._frames import FrameSource
 from ._libraries import importLibrary, requireLibrary
 from ._source import SourceState, SourceStatus, SourceWatch, VideoFormat
 from .cvcamera import Image, checkFormat, identity
@@ -19,7 +18,7 @@ from .cvcamera import Image, checkFormat, identity
 _PLAUSIBLE_SENSOR_AGE = 1_000_000_000
 
 
-class PiCamera2(SourceWatch, ProcessSubscriptionProducer):
+class PiCamera2(SourceWatch, FrameSource):
     """BGR ``uint8`` frames (height, width, 3) from a Raspberry Pi camera (libcamera stack).
 
     Needs picamera2 (Raspberry Pi OS: ``apt install python3-picamera2``). ``hflip`` and
@@ -48,7 +47,6 @@ class PiCamera2(SourceWatch, ProcessSubscriptionProducer):
         self.hflip, self.vflip = bool(hflip), bool(vflip)
         self.width, self.height, self.fps, self.cameranumber = width, height, fps, cameranumber
         self.preprocessframe = preprocessframe
-        kwargs.setdefault("defaultSubscriptionClass", MostRecentSubscription)
         super().__init__(loop=loop, **kwargs)
         self._initSourceWatch(VideoFormat(width, height, fps))
 

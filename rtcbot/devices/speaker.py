@@ -17,7 +17,7 @@ from ._samplefifo import SampleFifo
 from .microphone import AUDIO_SLOT_COUNT
 
 
-class Speaker(SoundCardDevice, ProcessSubscriptionConsumer):
+class Speaker(SoundCardDevice, ProcessSubscriptionConsumer[np.ndarray[Any, Any]]):
     """Plays audio blocks on a sound card output, in a child process.
 
     Blocks may have any length: they are re-blocked to the device's ``blocksize``. Float

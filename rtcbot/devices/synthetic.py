@@ -7,12 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from ..base.multiprocess import ProcessSubscriptionProducer
-from ..subscriptions import MostRecentSubscription
+from ._frames import FrameSource, describeRate
 from .testpattern import checkSize, drawPattern
 
 
-class SyntheticCamera(ProcessSubscriptionProducer):
+class SyntheticCamera(FrameSource):
     """Frames of a moving test pattern, drawn in a child process straight into shared memory.
 
     Each (height, width, 3) BGR uint8 frame shows its number and capture time (see
@@ -32,8 +31,11 @@ class SyntheticCamera(ProcessSubscriptionProducer):
         if frames is not None and frames < 0:
             raise ValueError(f"frames must not be negative, got {frames}")
         self.width, self.height, self.fps, self.frames = width, height, fps, frames
-        kwargs.setdefault("defaultSubscriptionClass", MostRecentSubscription)
         super().__init__(**kwargs)
+
+    def _reprDetails(self) -> list[str]:
+        """Adds the frame rate."""
+        return [*super()._reprDetails(), describeRate(self.fps)]
 
     def _producer(self) -> None:
         self._setReady(True)

@@ -70,12 +70,11 @@ os.register_at_fork(after_in_child=_closeParentEndsInChild)
 class LoopChannel:
     """The parent's end: messages are handled as they arrive; sends never block."""
 
-    def __init__(self, sock: socket.socket, onMessage: MessageHandler, onEnd: Callable[[], None]) -> None:
+    def __init__(self, sock: socket.socket, onMessage: MessageHandler) -> None:
         sock.setblocking(False)
         _parentEnds.add(sock)
         self._sock = sock
         self._onMessage = onMessage
-        self._onEnd = onEnd
         self._reader = MessageReader()
         self._outbox: deque[tuple[memoryview, int | None]] = deque()
         self._pendingBytes = 0
@@ -84,6 +83,11 @@ class LoopChannel:
         self._flushScheduled = False
         self._ended = False
         self._drained: list[asyncio.Future[None]] = []
+
+    @property
+    def ended(self) -> bool:
+        """True once the other end has closed (or failed) and everything before was handled."""
+        return self._ended
 
     @property
     def pendingBytes(self) -> int:
@@ -122,7 +126,6 @@ class LoopChannel:
         self._ended = True
         if self._loop is not None and self._sock.fileno() >= 0:
             self._loop.remove_reader(self._sock.fileno())
-        self._onEnd()
 
     def send(self, data: bytes, fd: int | None = None) -> None:
         """Queues a message (with an fd to pass, which is duplicated) and sends what it can."""

@@ -41,7 +41,6 @@ class Kind(enum.IntEnum):
     READY = 6  # the child's ready state changed
     ERROR = 7  # the child reports an error (pickled ErrorReport)
     CLOSE = 8  # parent -> child: stop; child -> parent: the child asks to be closed
-    DONE = 9  # child -> parent: the child's work function returned
     DROPPED = 10  # the writer's count of arrays dropped because every slot was held
     NOTICE = 11  # child -> parent: a device's status report (pickled), not data
 

@@ -3,6 +3,7 @@ the spawn and forkserver start methods can import them in the child."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 import time
@@ -287,3 +288,59 @@ class Sleeper(ProcessSubscriptionProducer):
     def _producer(self) -> None:
         self._setReady(True)
         self._sleep(60)
+
+
+def useInChild(primitive: Any, item: int) -> None:
+    """Uses a multiprocessing primitive so that the parent can see it was shared: puts or
+    sends ``item``, sets, acquires, or writes ``item`` into it."""
+    if hasattr(primitive, "put"):  # Queue, SimpleQueue
+        primitive.put(item)
+    elif hasattr(primitive, "send"):  # Connection
+        primitive.send(item)
+    elif hasattr(primitive, "is_set"):  # Event
+        primitive.set()
+    elif hasattr(primitive, "buf"):  # SharedMemory
+        primitive.buf[0] = item
+    elif hasattr(primitive, "value"):  # Value
+        primitive.value = item
+    elif hasattr(primitive, "get_obj"):  # Array
+        primitive[:] = [item] * len(primitive)
+    else:  # Lock: held until the child ends
+        assert primitive.acquire(timeout=5)
+
+
+class PrimitiveUser(ProcessSubscriptionConsumer):
+    """Hands each item it gets to :func:`useInChild` with the primitive it holds, then
+    tells the parent (``_notify``) that it did."""
+
+    _parentOnly = frozenset({"used"})
+
+    def __init__(self, primitive: Any, **kwargs: Any) -> None:
+        self.primitive = primitive
+        super().__init__(**kwargs)
+        self.used: asyncio.Queue[int] = asyncio.Queue()
+
+    def _consumer(self) -> None:
+        self._setReady(True)
+        while True:
+            item = self._get()
+            useInChild(self.primitive, item)
+            self._notify(item)
+
+    def _onChildNotice(self, notice: Any) -> None:
+        self.used.put_nowait(notice)
+
+
+class PrimitiveEcho(ProcessSubscriptionProducerConsumer):
+    """Puts each item into the queue it holds and also publishes it back."""
+
+    def __init__(self, queue: Any, **kwargs: Any) -> None:
+        self.queue = queue
+        super().__init__(**kwargs)
+
+    def _producerConsumer(self) -> None:
+        self._setReady(True)
+        while True:
+            item = self._get()
+            self.queue.put(item)
+            self._put_nowait(item)

@@ -136,12 +136,6 @@ async def test_awaiting_onReady_when_already_ready_returns_at_once() -> None:
     await asyncio.wait_for(handler.onReady(), 0.1)
 
 
-def test_a_listener_registered_after_ready_is_not_called_retroactively() -> None:
-    handler = baseEventHandler()
-    handler._setReady(True)
-    calls: list[int] = []
-    handler.onReady(lambda: calls.append(1))
-    assert calls == []
 
 
 def test_setReady_false_clears_ready_without_calling_listeners() -> None:

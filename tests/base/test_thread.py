@@ -189,7 +189,6 @@ def test_the_legacy_current_loop_pattern_still_works() -> None:
     asyncio.set_event_loop(loop)
     try:
         counter = Counter(2, defaultAutosubscribe=True)
-        assert counter._loopBinding.loop is loop
 
         async def main() -> list[int]:
             items = [await counter.get(), await counter.get()]
@@ -197,6 +196,7 @@ def test_the_legacy_current_loop_pattern_still_works() -> None:
             return items
 
         assert loop.run_until_complete(main()) == [0, 1]
+        assert counter._loopBinding.loop is loop  # bound when first used in it
     finally:
         asyncio.set_event_loop(None)
         loop.close()

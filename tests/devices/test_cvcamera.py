@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
-from rtcbot import CVCamera, Frame, MostRecentSubscription, SubscriptionClosed
+from rtcbot import CVCamera, Frame, MostRecentSubscription, SourceEnded, SubscriptionClosed
 from rtcbot.devices import SourceError, SourceState, SourceStatus, VideoFormat
 from rtcbot.devices.testpattern import decodeStamp, drawPattern
 
@@ -148,6 +149,17 @@ def test_the_default_subscription_keeps_only_the_latest_frame(losslessVideo: Pat
     camera.close()
 
 
+async def test_reads_at_the_end_of_a_file_raise_SourceEnded(losslessVideo: Path) -> None:
+    camera = CVCamera(cameranumber=losslessVideo, fps=0)
+    await camera.onReady()
+    assert re.fullmatch(r"<CVCamera pid=\d+ ready 0 subscribers 30 fps>", repr(camera)), "the file's own rate"
+    with pytest.raises(SourceEnded, match="end of"):
+        while True:
+            await camera.get()
+    await camera
+    assert repr(camera) == "<CVCamera closed 30 fps>"
+
+
 # -- sources that fail --------------------------------------------------------------------
 
 
@@ -174,6 +186,7 @@ async def test_a_camera_that_does_not_exist_is_an_error() -> None:
     error = await camera.onError()
     await camera
     assert isinstance(error, SourceError) and "camera 63" in str(error)
+    assert repr(camera) == "<CVCamera closed 30 fps error=SourceError('cannot open video source camera 63')>"
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import pytest
@@ -28,9 +28,8 @@ class LoopEnd:
         self.received: Received = []
         self.fds: list[int] = []
         self.takeFds = takeFds
-        self.ended = False
         self._changed = asyncio.Event()
-        self.channel = LoopChannel(sock, self.onMessage, self.onEnd)
+        self.channel = LoopChannel(sock, self.onMessage)
 
     def onMessage(self, kind: Kind, payload: bytes, reader: MessageReader) -> None:
         self.received.append((kind, payload))
@@ -38,15 +37,18 @@ class LoopEnd:
             self.fds.append(reader.takeFd())
         self._changed.set()
 
-    def onEnd(self) -> None:
-        self.ended = True
-        self._changed.set()
+    @property
+    def ended(self) -> bool:
+        return self.channel.ended
 
     async def until(self, condition: Callable[[], bool], timeout: float = 5.0) -> None:
+        """Waits for ``condition``, re-checking at each message (and every 5 ms, since the
+        end of the stream is no message)."""
         async with asyncio.timeout(timeout):
             while not condition():
                 self._changed.clear()
-                await self._changed.wait()
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), 0.005)
 
     def close(self) -> None:
         self.channel.close()
@@ -134,7 +136,7 @@ class Ticker:
 async def test_messagesBothWaysInOrder() -> None:
     with connectedEnds() as (end, child):
         end.channel.attach(asyncio.get_running_loop())
-        fromChild = items("child", 20) + [encode(Kind.READY, b"\x01"), encode(Kind.DONE)]
+        fromChild = items("child", 20) + [encode(Kind.READY, b"\x01"), encode(Kind.CLOSE)]
         for message in fromChild:
             child.send(message)
         await end.until(lambda: len(end.received) == len(fromChild))
@@ -322,7 +324,7 @@ async def test_largeMessageFromChildToLoop() -> None:
     def sendAll() -> None:
         try:
             child.send(encode(Kind.ITEM, payload))
-            child.send(encode(Kind.DONE))
+            child.send(encode(Kind.CLOSE))
         except BaseException as exc:  # noqa: BLE001 - reported to the test
             sendErrors.append(exc)
 
@@ -343,7 +345,7 @@ async def test_largeMessageFromChildToLoop() -> None:
         child.close()
     assert sendErrors == []
     assert end.received[0] == (Kind.ITEM, payload)
-    assert end.received[1] == (Kind.DONE, b"")
+    assert end.received[1] == (Kind.CLOSE, b"")
 
 
 async def test_concurrentBlockingSendsDoNotInterleave() -> None:
@@ -450,33 +452,18 @@ def test_blockingSendToGoneParentRaises() -> None:
         child.close()
 
 
-async def test_loopChannelCallsOnEndAtEof() -> None:
+async def test_loopChannelStopsReadingAtEof() -> None:
     with connectedEnds() as (end, child):
-        end.channel.attach(asyncio.get_running_loop())
-        child.send(encode(Kind.DONE))
+        loop = asyncio.get_running_loop()
+        end.channel.attach(loop)
+        child.send(encode(Kind.CLOSE))
         child.close()
         await end.until(lambda: end.ended)
-        assert end.received == [(Kind.DONE, b"")]
-        # the reader was removed: nothing more is handled, and closing is still fine
-        await asyncio.sleep(0.01)
-        assert end.received == [(Kind.DONE, b"")]
-
-
-async def test_onEndCalledOnce() -> None:
-    loopSock, childSock = socket.socketpair()
-    calls: list[int] = []
-    channel = LoopChannel(loopSock, lambda *args: None, lambda: calls.append(1))
-    try:
-        channel.attach(asyncio.get_running_loop())
-        childSock.close()
-        async with asyncio.timeout(5):
-            while not calls:
-                await asyncio.sleep(0.002)
-        channel.receiveAvailable()  # once ended, further calls do nothing
-        await asyncio.sleep(0.01)
-        assert calls == [1]
-    finally:
-        channel.close()
+        assert end.received == [(Kind.CLOSE, b"")]
+        # the reader was removed, and further reads do nothing
+        assert not loop.remove_reader(end.channel._sock.fileno())
+        end.channel.receiveAvailable()
+        assert end.received == [(Kind.CLOSE, b"")] and end.ended
 
 
 async def test_handlerClosingTheChannelStopsDelivery() -> None:
@@ -488,7 +475,7 @@ async def test_handlerClosingTheChannelStopsDelivery() -> None:
         received.append((kind, payload))
         holder["channel"].close()
 
-    channel = LoopChannel(loopSock, onMessage, lambda: None)
+    channel = LoopChannel(loopSock, onMessage)
     holder["channel"] = channel
     child = BlockingChannel(childSock)
     try:
@@ -526,8 +513,7 @@ def test_draining_a_finished_peer_reads_past_the_short_reads_that_passed_fds_cau
     drain of an exited child once lost everything after its first new ring."""
     parentEnd, childEnd = socket.socketpair()
     received: list[tuple[Kind, bytes]] = []
-    ended: list[bool] = []
-    loopSide = LoopChannel(parentEnd, lambda kind, payload, reader: received.append((kind, payload)), lambda: ended.append(True))
+    loopSide = LoopChannel(parentEnd, lambda kind, payload, reader: received.append((kind, payload)))
     sender = BlockingChannel(childEnd)
     passed = [os.pipe() for _ in range(3)]
     try:
@@ -539,7 +525,7 @@ def test_draining_a_finished_peer_reads_past_the_short_reads_that_passed_fds_cau
         loopSide.receiveAvailable()
         assert [kind for kind, _ in received] == [Kind.ITEM, Kind.NEW_RING] * 3 + [Kind.ITEM]
         assert pickle.loads(received[-1][1]) == "last"
-        assert ended == [True]
+        assert loopSide.ended
     finally:
         loopSide.close()
         for readFd, writeFd in passed:
@@ -555,9 +541,9 @@ def test_a_blocking_receive_with_a_timeout_returns_empty_when_nothing_came_and_a
         assert child.receive(block=True, timeout=0.05) == []
         waited = time.monotonic() - started
         assert 0.045 <= waited < 2
-        parentSock.sendall(encode(Kind.DONE))
+        parentSock.sendall(encode(Kind.CLOSE))
         started = time.monotonic()
-        assert child.receive(block=True, timeout=30) == [(Kind.DONE, b"")]
+        assert child.receive(block=True, timeout=30) == [(Kind.CLOSE, b"")]
         assert time.monotonic() - started < 5
     finally:
         child.close()
