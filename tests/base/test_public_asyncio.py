@@ -59,6 +59,7 @@ def test_a_process_producer_made_before_the_loop_works_inside_asyncio_run(
 
 
 def test_the_legacy_current_loop_pattern_binds_without_private_api(privateAsyncioRefused: None) -> None:
+    """RTCBot examples create a loop, set it, build objects, then run it."""
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:

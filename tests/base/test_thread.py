@@ -183,25 +183,6 @@ def test_a_producer_created_before_the_loop_starts_its_worker_inside_asyncio_run
     assert asyncio.run(main()) == [0, 1, 2]
 
 
-def test_the_legacy_current_loop_pattern_still_works() -> None:
-    """RTCBot examples create a loop, build objects, then run_forever()."""
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    try:
-        counter = Counter(2, defaultAutosubscribe=True)
-
-        async def main() -> list[int]:
-            items = [await counter.get(), await counter.get()]
-            await counter
-            return items
-
-        assert loop.run_until_complete(main()) == [0, 1]
-        assert counter._loopBinding.loop is loop  # bound when first used in it
-    finally:
-        asyncio.set_event_loop(None)
-        loop.close()
-
-
 def test_an_explicit_loop_in_another_thread_is_honoured() -> None:
     """Defect #8: RTCBot 0.2.5 ignored loop=."""
     loop = asyncio.new_event_loop()
