@@ -1,10 +1,13 @@
 """Runs one async test in a fresh event loop in debug mode and fails it if the loop was
-blocked (a callback ran longer than ``SLOW_CALLBACK``) or asyncio logged an error."""
+blocked (a callback ran longer than ``SLOW_CALLBACK``, not counting the garbage collector's
+pauses, which stop every thread and are not the test's doing) or asyncio logged an error."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -21,12 +24,40 @@ class AsyncioErrorLogged(AssertionError):
 
 
 class _Collector(logging.Handler):
+    """Keeps asyncio's warnings, each with the monotonic time it was logged at."""
+
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
-        self.records: list[logging.LogRecord] = []
+        self.records: list[tuple[float, logging.LogRecord]] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
+        self.records.append((time.monotonic(), record))
+
+
+class _GcPauses:
+    """Records when the garbage collector ran, while installed in ``gc.callbacks``."""
+
+    def __init__(self) -> None:
+        self.spans: list[tuple[float, float]] = []
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.monotonic()
+        else:
+            self.spans.append((self._started, time.monotonic()))
+
+    def within(self, start: float, end: float) -> float:
+        """Seconds the collector ran between ``start`` and ``end``."""
+        return sum(max(0.0, min(end, b) - max(start, a)) for a, b in self.spans)
+
+
+def _blockedFor(loggedAt: float, record: logging.LogRecord, pauses: _GcPauses) -> float:
+    """How long a slow callback held the loop by its own doing (0 for other records)."""
+    if not record.msg.startswith("Executing") or not isinstance(record.args, tuple):
+        return 0.0
+    took = float(record.args[-1])
+    return took - pauses.within(loggedAt - took, loggedAt)
 
 
 def runAsyncTest(
@@ -35,8 +66,10 @@ def runAsyncTest(
     allowAsyncioErrors: bool = False,
 ) -> None:
     collector = _Collector()
+    pauses = _GcPauses()
     asyncioLogger = logging.getLogger("asyncio")
     asyncioLogger.addHandler(collector)
+    gc.callbacks.append(pauses)
 
     async def main() -> None:
         asyncio.get_running_loop().slow_callback_duration = SLOW_CALLBACK
@@ -47,9 +80,12 @@ def runAsyncTest(
         asyncio.run(main(), debug=True)
     finally:
         asyncioLogger.removeHandler(collector)
-    blocked = [r.getMessage() for r in collector.records if r.getMessage().startswith("Executing")]
+        gc.callbacks.remove(pauses)
+    blocked = [
+        r.getMessage() for at, r in collector.records if _blockedFor(at, r, pauses) > SLOW_CALLBACK
+    ]
     if blocked:
         raise LoopBlocked("the event loop was blocked:\n" + "\n".join(blocked))
-    errors = [r.getMessage() for r in collector.records if r.levelno >= logging.ERROR]
+    errors = [r.getMessage() for _, r in collector.records if r.levelno >= logging.ERROR]
     if errors and not allowAsyncioErrors:
         raise AsyncioErrorLogged("asyncio logged errors:\n" + "\n".join(errors))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 
 import pytest
 
-from ._asyncrunner import AsyncioErrorLogged, LoopBlocked, runAsyncTest
+from ._asyncrunner import SLOW_CALLBACK, AsyncioErrorLogged, LoopBlocked, runAsyncTest
 from ._ticker import LoopTicker
 
 
@@ -18,6 +19,20 @@ def test_a_blocking_call_in_the_loop_fails_the_test() -> None:
 
     with pytest.raises(LoopBlocked, match="blocked"):
         runAsyncTest(blocks, timeout=5)
+
+
+def test_a_garbage_collector_pause_is_not_counted_as_blocking() -> None:
+    hoard = [[] for _ in range(2_000_000)]  # many tracked containers make a full collection slow
+    took: list[float] = []
+
+    async def collects() -> None:
+        start = time.monotonic()
+        gc.collect()
+        took.append(time.monotonic() - start)
+
+    runAsyncTest(collects, timeout=5)
+    del hoard
+    assert took[0] > SLOW_CALLBACK, "the collection was too quick to prove anything"
 
 
 def test_a_quick_test_passes() -> None:
