@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
+import warnings
 from typing import Any
 
 from ._audiostatus import AudioStatus, AudioWatch, StatusReporter
@@ -22,7 +23,20 @@ def importSounddevice(device: str) -> Any:
     if inherited:
         sd._terminate()
         sd._initialize()
+    # sounddevice (0.5.x) sets ndarray.shape inside its stream callback, which NumPy 2.5
+    # deprecates; under warnings-as-errors that warning would abort the stream.
+    warnings.filterwarnings("ignore", "Setting the shape on a NumPy array", DeprecationWarning)
     return sd
+
+
+def checkStreamRunning(stream: Any, kind: str) -> None:
+    """Raises when PortAudio stopped the stream on its own (its callback raised: the
+    traceback is on the child's stderr), instead of waiting forever for audio."""
+    if not stream.active:
+        raise AudioDeviceError(
+            f"the audio {kind} stream stopped by itself: its callback raised (see the traceback "
+            "printed above) or the device went away"
+        )
 
 
 def checkAudioSettings(samplerate: float, channels: int | None, blocksize: int) -> None:

@@ -11,7 +11,13 @@ import numpy as np
 
 from ..base.multiprocess import ProcessSubscriptionProducer
 from ..shm.frame import Frame
-from ._audiodevice import SoundCardDevice, checkAudioSettings, importSounddevice, resolveChannels
+from ._audiodevice import (
+    SoundCardDevice,
+    checkAudioSettings,
+    checkStreamRunning,
+    importSounddevice,
+    resolveChannels,
+)
 from ._audiostatus import REPORT_INTERVAL, AudioStatus, AudioWatch
 
 #: Audio blocks are small: enough slots that a subscriber a second behind loses nothing.
@@ -71,6 +77,7 @@ class Microphone(SoundCardDevice, ProcessSubscriptionProducer[Frame]):
                 try:
                     block, captured, deviceTime = blocks.get(timeout=REPORT_INTERVAL)
                 except queue.Empty:
+                    checkStreamRunning(stream, "input")
                     reporter.report()
                     continue
                 self._put_nowait(block, timestamp=captured, deviceTimestamp=deviceTime)

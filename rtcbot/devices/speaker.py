@@ -11,7 +11,7 @@ import numpy as np
 from .._ratelimit import RateLimitedLog
 from ..base.multiprocess import ProcessSubscriptionConsumer
 from ._audioblocks import BadAudioBlock, toPlayable
-from ._audiodevice import SoundCardDevice, importSounddevice, resolveChannels
+from ._audiodevice import SoundCardDevice, checkStreamRunning, importSounddevice, resolveChannels
 from ._audiostatus import REPORT_INTERVAL
 from ._samplefifo import SampleFifo
 from .microphone import AUDIO_SLOT_COUNT
@@ -78,6 +78,7 @@ class Speaker(SoundCardDevice, ProcessSubscriptionConsumer[np.ndarray[Any, Any]]
                 except BadAudioBlock as error:
                     rejected += 1
                     log.log("rejected", logging.ERROR, "skipped an audio block: %s", error)
+                checkStreamRunning(stream, "output")
                 reporter.update(
                     underruns=fifo.underruns + deviceUnderflows,
                     framesTrimmed=fifo.framesTrimmed,

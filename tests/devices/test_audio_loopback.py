@@ -181,3 +181,39 @@ async def test_an_unknown_device_is_a_clear_error(audioRig: AudioRig, deviceClas
     assert isinstance(error, AudioDeviceError)
     assert "'no such card'" in str(error) and "devices:" in str(error)
     assert device.closed
+
+
+class _CallbackFailsAfterTenBlocks:
+    """Opens the real stream with a callback that raises on its 10th call, as a device
+    library's bug would: PortAudio then stops the stream by itself."""
+
+    def _openSoundCard(self, sd: object, kind: str, channels: int, callback: Callable[..., None]) -> object:
+        calls = 0
+
+        def failing(*args: object) -> None:
+            nonlocal calls
+            calls += 1
+            if calls == 10:
+                raise RuntimeError("bug in the callback")
+            callback(*args)
+
+        return super()._openSoundCard(sd, kind, channels, failing)  # type: ignore[misc]
+
+
+class _FailingMicrophone(_CallbackFailsAfterTenBlocks, Microphone):
+    pass
+
+
+class _FailingSpeaker(_CallbackFailsAfterTenBlocks, Speaker):
+    pass
+
+
+@pytest.mark.parametrize("deviceClass", [_FailingMicrophone, _FailingSpeaker])
+async def test_a_stream_that_portaudio_stopped_is_an_error_not_a_hang(
+    audioRig: AudioRig, deviceClass: type
+) -> None:
+    device = deviceClass(blocksize=256)
+    error = await device.onError()
+    await device
+    assert isinstance(error, AudioDeviceError) and "stopped by itself" in str(error)
+    assert device.closed
