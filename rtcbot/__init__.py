@@ -1,7 +1,11 @@
 """rtcbot: asyncio producers and consumers for live media on small machines.
 
 Importing rtcbot loads no device library (cv2, sounddevice); devices import theirs when used.
+The WebRTC part (aiortc, an extra) loads on first use of ``rtcbot.RTCConnection``.
 """
+
+import importlib
+from typing import Any
 
 from .base import (
     BaseSubscriptionConsumer,
@@ -42,6 +46,25 @@ from .subscriptions import (
 )
 
 __version__ = "0.3.0.dev0"
+
+#: Names served by an optional part of the package, imported on first use.
+_LAZY = {"RTCConnection": "rtcbot.webrtc"}  # not in __all__: "import *" must not need the extra
+
+
+def __getattr__(name: str) -> Any:
+    """Imports an optional part (WebRTC) when one of its names is first used."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rtcbot' has no attribute {name!r}")
+    try:
+        value = getattr(importlib.import_module(module), name)
+    except ImportError as error:
+        raise ImportError(
+            f"rtcbot.{name} needs the WebRTC extra: pip install 'rtcbot[webrtc]' ({error})"
+        ) from error
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "BaseSubscriptionConsumer",

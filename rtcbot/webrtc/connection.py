@@ -1,0 +1,259 @@
+"""RTCConnection: a WebRTC peer (aiortc) that is a producer and consumer of messages, with
+``video`` and ``audio`` for media and more data channels on demand."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Generator
+from typing import Any
+
+from aiortc import (
+    RTCConfiguration,
+    RTCDataChannel,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCSessionDescription,
+)
+from aiortc.exceptions import InvalidStateError
+from aiortc.mediastreams import MediaStreamTrack
+
+from ..base import NoClosedSubscription, SubscriptionProducer, SubscriptionProducerConsumer
+from ._messages import encodeMessage
+from .datachannel import DataChannel
+from .media import ConnectionAudioHandler, ConnectionVideoHandler
+
+_log = logging.getLogger("rtcbot.RTCConnection")
+
+DEFAULT_CHANNEL = "default"
+VIDEO_CODECS = ("VP8", "H264")
+
+
+class Teardown:
+    """What ``RTCConnection.close()`` returns: awaiting it waits until the connection and
+    everything it started have ended (the same as awaiting the connection)."""
+
+    def __init__(self, connection: RTCConnection) -> None:
+        self._connection = connection
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return self._connection.__await__()
+
+
+def _checkedDescription(description: Any) -> RTCSessionDescription:
+    """The description as aiortc's type, or a ValueError saying what a description is."""
+    if isinstance(description, RTCSessionDescription):
+        return description
+    if (
+        not isinstance(description, dict)
+        or description.get("type") not in ("offer", "answer")
+        or not isinstance(description.get("sdp"), str)
+    ):
+        raise ValueError(
+            "a session description is a dict {'type': 'offer' or 'answer', 'sdp': '<SDP text>'}, "
+            f"as getLocalDescription() returns; got {description!r:.120}"
+        )
+    sdp = description["sdp"]
+    if not sdp.lstrip().startswith("v=0") or "\nm=" not in sdp:
+        raise ValueError(
+            f"the {description['type']} is not SDP with media (it must start with 'v=0' and have "
+            f"'m=' lines): {sdp!r:.80}"
+        )
+    return RTCSessionDescription(sdp=sdp, type=description["type"])
+
+
+class RTCConnection(SubscriptionProducerConsumer[Any, Any]):
+    """A WebRTC connection to one peer (a browser or another RTCConnection).
+
+    Signalling is two calls on each side::
+
+        offer = await c1.getLocalDescription()          # the offering side
+        answer = await c2.getLocalDescription(offer)    # the answering side
+        await c1.setRemoteDescription(answer)
+
+    The connection itself carries messages on its default data channel: ``put_nowait(msg)``
+    (or ``send``) sends a JSON value (or bytes); ``subscribe()``/``get()`` give the peer's
+    messages, in order; ``get()`` also returns those that came before it was first called.
+    It is ready while that channel is open. ``video`` and ``audio``
+    send a camera or microphone (``putSubscription``) and give the peer's media
+    (``subscribe``). ``addDataChannel(name)`` and ``onDataChannel()`` make and accept more
+    channels. ``await close()`` ends it all.
+
+    ``rtcConfiguration`` is aiortc's ``RTCConfiguration``; by default no STUN or TURN
+    server is used (host candidates only: a LAN, or one machine). ``videoCodec`` ("VP8" or
+    "H264") is the only video codec offered or accepted when given; ``fps`` limits the
+    frames sent and ``videoSize`` (width, height) resizes them. ``loop`` is accepted for
+    RTCBot compatibility: the connection runs in the loop that uses it.
+    """
+
+    def __init__(
+        self,
+        defaultChannelOrdered: bool = True,
+        loop: asyncio.AbstractEventLoop | None = None,
+        rtcConfiguration: RTCConfiguration | None = None,
+        *,
+        videoCodec: str | None = None,
+        fps: float | None = None,
+        videoSize: tuple[int, int] | None = None,
+    ) -> None:
+        if videoCodec is not None and videoCodec.upper() not in VIDEO_CODECS:
+            raise ValueError(f"videoCodec must be one of {', '.join(VIDEO_CODECS)} (or None for any), got {videoCodec!r}")
+        super().__init__(asyncio.Queue, asyncio.Queue, logger=_log, defaultAutosubscribe=True, ready=False)
+        self._rtc = RTCPeerConnection(configuration=rtcConfiguration or RTCConfiguration(iceServers=[]))
+        self._videoCodec = videoCodec.upper() if videoCodec else None
+        self._defaultChannelOrdered = defaultChannelOrdered
+        self._dataChannels: dict[str, DataChannel] = {}
+        self._dataChannelSubscriber: SubscriptionProducer[DataChannel] = SubscriptionProducer(logger=_log)
+        self._video = ConnectionVideoHandler(self._rtc, {"fps": fps, "size": videoSize})
+        self._audio = ConnectionAudioHandler(self._rtc, {})
+        self._video.onClose(self.close)
+        self._audio.onClose(self.close)
+        self._teardown: asyncio.Task[None] | None = None
+        self._rtc.on("datachannel", self._onDataChannel)
+        self._rtc.on("track", self._onTrack)
+        self._rtc.on("connectionstatechange", self._onConnectionState)
+
+    # -- signalling -------------------------------------------------------------------------
+
+    async def getLocalDescription(self, description: Any = None) -> dict[str, str]:
+        """The description to send to the peer: an offer, or (given the peer's offer, or
+        after ``setRemoteDescription(offer)``) the answer to it. The returned dict
+        (``type``, ``sdp``) holds every ICE candidate: no trickling is needed."""
+        self._bindLoop()
+        if self.closed:
+            raise self._closedError("cannot make a description")
+        if description is not None and self._rtc.remoteDescription is None:
+            await self.setRemoteDescription(description)
+        if self._rtc.remoteDescription is not None:
+            self._preferCodec()
+            local = await self._rtc.createAnswer()
+        else:
+            self._addChannel(self._rtc.createDataChannel(DEFAULT_CHANNEL, ordered=self._defaultChannelOrdered))
+            for handler in (self._video, self._audio):
+                for _ in range(handler._wantedReceivers()):
+                    self._rtc.addTransceiver(handler.kind, "recvonly")
+            self._preferCodec()
+            local = await self._rtc.createOffer()
+        await self._rtc.setLocalDescription(local)
+        result = self._rtc.localDescription
+        return {"sdp": result.sdp, "type": result.type}
+
+    async def setRemoteDescription(self, description: Any) -> None:
+        """Applies the peer's offer or answer. Anything that is not a valid description
+        raises ``ValueError`` and leaves the connection as it was."""
+        self._bindLoop()
+        if self.closed:
+            raise self._closedError("cannot set a description")
+        checked = _checkedDescription(description)
+        try:
+            await self._rtc.setRemoteDescription(checked)
+        except (ValueError, TypeError, AttributeError, IndexError, KeyError, InvalidStateError) as error:
+            raise ValueError(f"the peer's {checked.type} was refused: {error or type(error).__name__}") from None
+
+    def _preferCodec(self) -> None:
+        if self._videoCodec is None:
+            return
+        wanted = f"video/{self._videoCodec}".lower()
+        codecs = [c for c in RTCRtpSender.getCapabilities("video").codecs if c.mimeType.lower() == wanted]
+        for transceiver in self._rtc.getTransceivers():
+            if transceiver.kind == "video":
+                transceiver.setCodecPreferences(codecs)
+
+    # -- peer events ------------------------------------------------------------------------
+
+    def _onDataChannel(self, channel: RTCDataChannel) -> None:
+        wrapped = self._addChannel(channel)
+        if wrapped.name != DEFAULT_CHANNEL:
+            self._dataChannelSubscriber._put_nowait(wrapped)
+
+    def _addChannel(self, channel: RTCDataChannel) -> DataChannel:
+        wrapped = DataChannel(channel)
+        self._dataChannels[wrapped.name] = wrapped
+        if wrapped.name == DEFAULT_CHANNEL:
+            wrapped.putSubscription(NoClosedSubscription(self._get))
+            wrapped.subscribe(self._put_nowait)
+            wrapped.onReady(lambda: self._setReady(True))
+            wrapped.onClose(self.close)
+        return wrapped
+
+    def _onTrack(self, track: MediaStreamTrack) -> None:
+        (self._video if track.kind == "video" else self._audio)._onTrack(track)
+
+    async def _onConnectionState(self) -> None:
+        state = self._rtc.connectionState
+        _log.debug("connection state: %s", state)
+        if state == "failed":
+            self._setError(ConnectionError("the WebRTC connection failed (the peer is unreachable or has gone)"))
+        elif state == "closed":
+            self.close()
+
+    # -- data channels ----------------------------------------------------------------------
+
+    def put_nowait(self, data: Any) -> None:
+        """Sends ``data`` (a JSON value or bytes) on the default channel, once it is open.
+        Something else raises ``TypeError`` and nothing is queued."""
+        encodeMessage(data, True)
+        super().put_nowait(data)
+
+    def send(self, msg: Any) -> None:
+        """Another name for :meth:`put_nowait`."""
+        self.put_nowait(msg)
+
+    def onDataChannel(self, callback: Any = None) -> Any:
+        """Subscribes to the data channels the peer opens (other than the default one), each
+        a :class:`DataChannel`; used like ``subscribe()``."""
+        return self._dataChannelSubscriber.subscribe(callback)
+
+    def addDataChannel(self, name: str, ordered: bool = True) -> DataChannel:
+        """Opens another data channel; the peer gets it through ``onDataChannel``. Must be
+        called before the offer is made. An existing name (or "default") is a KeyError."""
+        if name in self._dataChannels or name == DEFAULT_CHANNEL:
+            raise KeyError(f"a data channel named {name!r} already exists on this connection")
+        return self._addChannel(self._rtc.createDataChannel(name, ordered=ordered))
+
+    def getDataChannel(self, name: str) -> DataChannel:
+        """The data channel called ``name``. The default channel is the connection itself
+        (its ``subscribe`` and ``put_nowait``), so asking for it is a KeyError."""
+        if name == DEFAULT_CHANNEL:
+            raise KeyError("the default channel is the connection itself: use its subscribe() and put_nowait()")
+        return self._dataChannels[name]
+
+    @property
+    def video(self) -> ConnectionVideoHandler:
+        """The connection's video: ``putSubscription(camera)`` and ``subscribe()``."""
+        return self._video
+
+    @property
+    def audio(self) -> ConnectionAudioHandler:
+        """The connection's audio: ``putSubscription(microphone)`` and ``subscribe()``."""
+        return self._audio
+
+    # -- closing ----------------------------------------------------------------------------
+
+    def close(self) -> Teardown:  # type: ignore[override]
+        """Closes the connection, its channels and media; returns an awaitable that
+        completes once the peer connection is shut down (``await conn.close()``)."""
+        self._bindLoop()
+        if not self.closed:
+            super().close()
+            self._video.close()
+            self._audio.close()
+            for channel in self._dataChannels.values():
+                channel.close()
+            self._dataChannelSubscriber.close()
+            self._callSoon(self._startTeardown)
+        return Teardown(self)
+
+    def _startTeardown(self) -> None:
+        if self._teardown is None:
+            self._teardown = asyncio.ensure_future(self._tearDown())
+            self._teardown.add_done_callback(lambda _: self._notifyState())
+
+    async def _tearDown(self) -> None:
+        await self._rtc.close()
+        parts: list[Any] = [*self._dataChannels.values(), *self._video._receivers, *self._audio._receivers]
+        await asyncio.gather(*parts)
+
+    def _isTornDown(self) -> bool:
+        return super()._isTornDown() and self._teardown is not None and self._teardown.done()
+
