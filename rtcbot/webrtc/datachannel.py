@@ -108,7 +108,8 @@ class DataChannel(SubscriptionProducerConsumer[Any, Any]):
         if self.closed:
             return
         super().close()
-        self._channel.close()
+        if self._channel.transport.transport.state == "connected":  # else nothing can be told
+            self._channel.close()
 
     def _isTornDown(self) -> bool:
         return super()._isTornDown() and (self._sender is None or self._sender.done())

@@ -91,6 +91,7 @@ async def test_camera_frames_arrive_decoded_with_the_test_pattern(codec: str) ->
                 assert isinstance(picture, Frame) and picture.shape == (240, 320, 3)
                 assert picture.receivedNs > 0
                 number, error = patternError(picture)
+                assert number is not None, "a torn picture"
                 numbers.append(number)
                 errors.append(error)
             statistics = c1.video.statistics()
