@@ -15,7 +15,6 @@ from aiortc import (
     RTCRtpSender,
     RTCSessionDescription,
 )
-from aiortc.exceptions import InvalidStateError
 from aiortc.mediastreams import MediaStreamTrack
 
 from ..base import NoClosedSubscription, SubscriptionProducer, SubscriptionProducerConsumer
@@ -147,8 +146,9 @@ class RTCConnection(SubscriptionProducerConsumer[Any, Any]):
         checked = _checkedDescription(description)
         try:
             await self._rtc.setRemoteDescription(checked)
-        except (ValueError, TypeError, AttributeError, IndexError, KeyError, InvalidStateError) as error:
-            raise ValueError(f"the peer's {checked.type} was refused: {error or type(error).__name__}") from None
+        except Exception as error:  # aiortc's parser also fails with assert, IndexError and others
+            reason = str(error) or type(error).__name__
+            raise ValueError(f"the peer's {checked.type} was refused: {reason}") from None
 
     def _preferCodec(self) -> None:
         if self._videoCodec is None:

@@ -1,0 +1,71 @@
+"""Headless Chromium from Debian's package, driven by Playwright (no browser download), with
+a private profile and config, and nothing of it left running afterwards."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+import shutil
+import signal
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from ..rigfixtures import _unavailable
+
+FLAGS = [
+    "--autoplay-policy=no-user-gesture-required",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",  # the closed network: no lookups
+]
+
+
+def _processesMentioning(marker: str) -> list[int]:
+    """Processes whose command line holds ``marker`` (Chromium's crashpad handler leaves
+    Playwright's process tree, but its command line names our private directory)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != os.getpid():
+            try:
+                if marker.encode() in Path(f"/proc/{entry}/cmdline").read_bytes():
+                    found.append(int(entry))
+            except OSError:
+                pass
+    return found
+
+
+@asynccontextmanager
+async def chromiumPage() -> AsyncIterator[Any]:
+    """A new page in a headless Chromium; the browser and all it started end afterwards."""
+    executable = shutil.which("chromium")
+    try:  # a large import: off the event loop
+        playwright = await asyncio.to_thread(importlib.import_module, "playwright.async_api")
+    except ImportError:
+        _unavailable("playwright is not installed (pip install playwright; no browser download needed)")
+    if executable is None:
+        _unavailable("Debian's chromium is not installed (scripts/system-packages installs it)")
+    private = await asyncio.to_thread(tempfile.mkdtemp, prefix="rtcbot-chromium-")
+    environment = {**os.environ, "XDG_CONFIG_HOME": f"{private}/config", "XDG_CACHE_HOME": f"{private}/cache"}
+    flags = FLAGS + (["--no-sandbox"] if os.geteuid() == 0 else [])
+    try:
+        async with playwright.async_playwright() as driver:
+            browser = await driver.chromium.launch(
+                executable_path=executable, headless=True, args=flags, env=environment, timeout=30_000
+            )
+            try:
+                context = await browser.new_context()
+                yield await context.new_page()
+            finally:
+                await browser.close()
+    finally:
+        for pid in await asyncio.to_thread(_processesMentioning, private):
+            os.kill(pid, signal.SIGKILL)
+        await asyncio.to_thread(shutil.rmtree, private, True)
