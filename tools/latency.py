@@ -6,6 +6,8 @@ the machine it runs on.
     rtcbot-latency --size audio,vga,1080p,4k --subscribers 1,2,4,8 --slow
     rtcbot-latency --source 0 --display               a real camera, shown in a window
     rtcbot-latency --source mic | --source roundtrip  microphone; speaker → microphone clicks
+    rtcbot-latency --via webrtc --compare             through an RTCConnection pair (two
+                                                      processes), beside the bare pipeline
     ... --json out.json --plot out.png
 
 Each run measures for --seconds after a 0.3 s warm-up. Bad arguments, or a device that cannot
@@ -28,6 +30,7 @@ from .progress import Progress
 from .report import details, ratioText, ratios, table, writeJson
 from .roundtrip import runRoundTrip
 from .scenarios import FrameSize, ProfilerError, RunResult, Scenario, runBaseline, runRtcbot
+from .webrtcrun import runWebrtc
 
 NAMED_SIZES = {"qvga": (320, 240), "vga": (640, 480), "720p": (1280, 720), "1080p": (1920, 1080), "4k": (3840, 2160)}
 AUDIO = FrameSize("audio 1024x2", (1024, 2), "float32")
@@ -90,7 +93,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--fps", type=float, default=30.0, help="frames per second asked of the source (0: flat out)")
     parser.add_argument("--subscribers", default="1", help="subscriber counts, comma separated (e.g. 1,2,4,8)")
     parser.add_argument("--slow", action="store_true", help="add a subscriber that takes one frame per second")
-    parser.add_argument("--compare", action="store_true", help="also run rawshm and RTCBot 0.2.5's pickled queue")
+    parser.add_argument("--compare", action="store_true",
+                        help="also run rawshm and RTCBot 0.2.5's pickled queue (with --via webrtc: the bare pipeline)")
+    parser.add_argument("--via", choices=("pipeline", "webrtc"), default="pipeline",
+                        help="webrtc: send the frames through an RTCConnection to another process (VP8)")
     parser.add_argument("--display", action="store_true", help="also show the frames in a CVDisplay window")
     parser.add_argument("--device", help="sound device (name or index) for mic and roundtrip")
     parser.add_argument("--seconds", type=float, default=5.0, help="measuring time per run (default 5)")
@@ -105,6 +111,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     if not 0 <= arguments.fps <= 1000:
         fail(f"--fps must be from 0 to 1000, got {arguments.fps:g}")
     video = arguments.source not in ("mic", "roundtrip")
+    if arguments.via == "webrtc":
+        if arguments.source in ("mic", "roundtrip") or any(size.isAudio for size in arguments.sizes):
+            fail("--via webrtc measures video: use a camera or the synthetic source and a video size")
+        if arguments.display or arguments.slow or arguments.counts != [1]:
+            fail("--via webrtc has one subscriber, at the far end: drop --display, --slow and --subscribers")
     if arguments.compare and arguments.source != "synthetic":
         fail("--compare needs --source synthetic: the baselines cannot open devices")
     if arguments.compare and arguments.display:
@@ -128,7 +139,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 def plan(arguments: argparse.Namespace) -> list[Scenario]:
     """Every run the arguments ask for, in order."""
-    transports = ("rtcbot", "rawshm", "pickle") if arguments.compare else ("rtcbot",)
+    if arguments.via == "webrtc":
+        transports: tuple[str, ...] = ("webrtc", "rtcbot") if arguments.compare else ("webrtc",)
+    else:
+        transports = ("rtcbot", "rawshm", "pickle") if arguments.compare else ("rtcbot",)
     scenarios: list[Scenario] = []
     for size in arguments.sizes:
         for count in arguments.counts:
@@ -146,7 +160,7 @@ async def profile(arguments: argparse.Namespace, progress: Progress) -> list[Run
         return runs
     for scenario in plan(arguments):
         progress.start(f"{scenario.transport} {scenario.size.label} ×{scenario.subscribers}")
-        run = runRtcbot if scenario.transport == "rtcbot" else runBaseline
+        run = {"rtcbot": runRtcbot, "webrtc": runWebrtc}.get(scenario.transport, runBaseline)
         runs.append(await run(scenario, progress.tick))
     return runs
 

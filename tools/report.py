@@ -55,23 +55,28 @@ def details(runs: list[RunResult]) -> str:
 
 def ratios(runs: list[RunResult]) -> list[dict[str, Any]]:
     """For each baseline run, rtcbot's figures divided by the baseline's in the same setting
-    (latency below 1 and fps above 1: rtcbot is better)."""
+    (latency below 1 and fps above 1: rtcbot is better). A WebRTC run is divided by the bare
+    pipeline's instead (what going through WebRTC costs), labelled "webrtc ÷ pipeline"."""
     result = []
     for run in runs:
         if run.transport == "rtcbot":
             continue
-        ours = next(
+        pipeline = next(
             (r for r in runs if r.transport == "rtcbot" and (r.size, r.subscribers, r.slow) == (run.size, run.subscribers, run.slow)),
             None,
         )
-        mine, theirs = (ours.stage(TOTAL) if ours else None), run.stage(TOTAL)
-        if ours is None or mine is None or theirs is None:
+        if pipeline is None:
             continue
+        ours, theirs = (run, pipeline) if run.transport == "webrtc" else (pipeline, run)
+        mine, baseline = ours.stage(TOTAL), theirs.stage(TOTAL)
+        if mine is None or baseline is None:
+            continue
+        label = "webrtc ÷ pipeline" if run.transport == "webrtc" else run.transport
         entry: dict[str, Any] = {"setting": f"{run.size} ×{run.subscribers}" + (" +slow" if run.slow else ""),
-                                 "baseline": run.transport}  # fmt: skip
+                                 "baseline": label}  # fmt: skip
         for name in ("p50", "p99", "mean"):
-            entry[f"latency {name}"] = round(mine.us[name] / theirs.us[name], 3) if theirs.us.get(name) else None
-        entry["fps"] = round(ours.fps / run.fps, 3) if run.fps else None
+            entry[f"latency {name}"] = round(mine.us[name] / baseline.us[name], 3) if baseline.us.get(name) else None
+        entry["fps"] = round(ours.fps / theirs.fps, 3) if theirs.fps else None
         result.append(entry)
     return result
 

@@ -129,7 +129,8 @@ def producerStages(rows: np.ndarray[Any, Any]) -> list[StageStatistics]:
     return stages
 
 
-def _fps(captureTimes: list[int]) -> float:
+def fpsOf(captureTimes: list[int]) -> float:
+    """Frames per second from capture times (0 for fewer than two)."""
     if len(captureTimes) < 2:
         return 0.0
     return round((len(captureTimes) - 1) / ((captureTimes[-1] - captureTimes[0]) / 1e9), 2)
@@ -228,7 +229,7 @@ async def runRtcbot(scenario: Scenario, tick: Callable[[float], None]) -> RunRes
             measured = [row.captured for row in shown]
     return RunResult(
         "rtcbot", scenario.source, scenario.size.label, scenario.subscribers, scenario.slow, scenario.display,
-        scenario.seconds, len(measured), _fps(measured), drops, stages, watch.usage(),
+        scenario.seconds, len(measured), fpsOf(measured), drops, stages, watch.usage(),
     )  # fmt: skip
 
 
@@ -304,7 +305,7 @@ async def runBaseline(scenario: Scenario, tick: Callable[[float], None]) -> RunR
     drops = {SKIPPED: log.skippedByFirst(measureFrom)}
     return RunResult(
         scenario.transport, scenario.source, size.label, scenario.subscribers, scenario.slow, False,
-        scenario.seconds, len(measured), _fps(measured), drops, producerStages(log.table(measureFrom)), watch.usage(),
+        scenario.seconds, len(measured), fpsOf(measured), drops, producerStages(log.table(measureFrom)), watch.usage(),
     )  # fmt: skip
 
 

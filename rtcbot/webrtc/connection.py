@@ -18,6 +18,7 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamTrack
 
 from ..base import NoClosedSubscription, SubscriptionProducer, SubscriptionProducerConsumer
+from ._jitterbuffer import installOnVideoReceivers
 from ._messages import encodeMessage
 from .datachannel import DataChannel
 from .media import ConnectionAudioHandler, ConnectionVideoHandler
@@ -81,7 +82,9 @@ class RTCConnection(SubscriptionProducerConsumer[Any, Any]):
     ``rtcConfiguration`` is aiortc's ``RTCConfiguration``; by default no STUN or TURN
     server is used (host candidates only: a LAN, or one machine). ``videoCodec`` ("VP8" or
     "H264") is the only video codec offered or accepted when given; ``fps`` limits the
-    frames sent and ``videoSize`` (width, height) resizes them. ``loop`` is accepted for
+    frames sent and ``videoSize`` (width, height) resizes them. ``lowLatencyVideo`` hands each
+    received video frame to the decoder as soon as its last packet arrives (aiortc's own
+    buffer waits for the next frame's first packet: one frame interval more). ``loop`` is accepted for
     RTCBot compatibility: the connection runs in the loop that uses it.
     """
 
@@ -94,12 +97,14 @@ class RTCConnection(SubscriptionProducerConsumer[Any, Any]):
         videoCodec: str | None = None,
         fps: float | None = None,
         videoSize: tuple[int, int] | None = None,
+        lowLatencyVideo: bool = True,
     ) -> None:
         if videoCodec is not None and videoCodec.upper() not in VIDEO_CODECS:
             raise ValueError(f"videoCodec must be one of {', '.join(VIDEO_CODECS)} (or None for any), got {videoCodec!r}")
         super().__init__(asyncio.Queue, asyncio.Queue, logger=_log, defaultAutosubscribe=True, ready=False)
         self._rtc = RTCPeerConnection(configuration=rtcConfiguration or RTCConfiguration(iceServers=[]))
         self._videoCodec = videoCodec.upper() if videoCodec else None
+        self._lowLatencyVideo = lowLatencyVideo
         self._defaultChannelOrdered = defaultChannelOrdered
         self._dataChannels: dict[str, DataChannel] = {}
         self._dataChannelSubscriber: SubscriptionProducer[DataChannel] = SubscriptionProducer(logger=_log)
@@ -134,6 +139,8 @@ class RTCConnection(SubscriptionProducerConsumer[Any, Any]):
             self._preferCodec()
             local = await self._rtc.createOffer()
         await self._rtc.setLocalDescription(local)
+        if self._lowLatencyVideo:
+            installOnVideoReceivers(self._rtc.getTransceivers())
         result = self._rtc.localDescription
         return {"sdp": result.sdp, "type": result.type}
 

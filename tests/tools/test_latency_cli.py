@@ -79,6 +79,24 @@ def test_a_video_file_source(tmp_path: Path) -> None:
     assert any(process["name"] == "CVCamera" for process in run["processes"])
 
 
+def test_through_webrtc_beside_the_bare_pipeline(tmp_path: Path) -> None:
+    result, document = runWithJson(tmp_path, "--via", "webrtc", "--compare", "--size", "qvga", "--seconds", "1")
+    runs = {run["transport"]: run for run in document["runs"]}
+    assert set(runs) == {"webrtc", "rtcbot"}
+    webrtc = runs["webrtc"]
+    assert [stage["name"] for stage in webrtc["stages"]] == [
+        "capture → handed to the encoder", "handed → encoded and sent", "sent → decoded at the peer",
+        "decoded → peer's subscriber resumed", "capture → subscriber resumed",
+    ]  # fmt: skip
+    assert webrtc["frames"] >= 20 and 20 <= webrtc["fps"] <= 40, webrtc
+    stages = {stage["name"]: stage["us"] for stage in webrtc["stages"]}
+    parts = sum(stages[name]["mean"] for name in list(stages)[:4])
+    assert parts == pytest.approx(stages["capture → subscriber resumed"]["mean"], rel=0.01)
+    assert len(webrtc["processes"]) >= 3, "this process, the camera's child and the far peer"
+    assert [entry["baseline"] for entry in document["ratios"]] == ["webrtc ÷ pipeline"]
+    assert "webrtc ÷ pipeline" in result.stdout
+
+
 def test_display_stages(tmp_path: Path, xDisplay: XDisplay) -> None:
     _, document = runWithJson(tmp_path, "--display", "--subscribers", "0", "--seconds", "0.5")
     stages = {stage["name"]: stage for stage in document["runs"][0]["stages"]}
@@ -110,6 +128,9 @@ def test_microphone_and_the_audio_round_trip(tmp_path: Path, audioRig: AudioRig)
         (["--frobnicate"], "unrecognized arguments: --frobnicate"),
         (["--source", "63", "--seconds", "0.5"], "CVCamera: cannot open video source camera 63"),
         (["--json", "/no/such/folder/out.json"], "is not a folder"),
+        (["--via", "webrtc", "--size", "audio"], "--via webrtc measures video"),
+        (["--via", "webrtc", "--subscribers", "2"], "--via webrtc has one subscriber"),
+        (["--via", "carrier-pigeon"], "invalid choice: 'carrier-pigeon'"),
     ],
 )
 def test_bad_arguments_get_one_line_and_exit_status_2(arguments: list[str], message: str) -> None:
