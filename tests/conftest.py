@@ -42,11 +42,12 @@ def noLeaks() -> Iterator[None]:
         pytest.fail("the test left resources behind: " + "; ".join(problems))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def multiprocessingHelpers() -> None:
     """Starts multiprocessing's own long-lived helpers (the forkserver and the resource
     tracker) and maps its shared heap (behind ``Value`` and ``Array``, kept for the life of
-    the process) before any test's leak snapshot, so they do not count as leaked."""
+    the process) before any test's leak snapshot, so they do not count as leaked. For every
+    test: a process object made while other threads run starts by the forkserver."""
     import multiprocessing
     from multiprocessing import forkserver, resource_tracker
 

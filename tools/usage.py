@@ -53,21 +53,40 @@ def _name(pid: int) -> str:
         return "?"
 
 
-def childPids(parent: int) -> list[int]:
-    """The running (not zombie) children of ``parent``."""
-    pids = []
+def _runningParents() -> dict[int, int]:
+    """pid -> parent pid of every running (not zombie) process, from one pass over /proc."""
+    parents = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[1]) == parent and fields[0] != "Z":
-            pids.append(int(stat.parent.name))
-    return pids
+        if fields[0] != "Z":
+            parents[int(stat.parent.name)] = int(fields[1])
+    return parents
+
+
+def childPids(parent: int) -> list[int]:
+    """The running (not zombie) children of ``parent``."""
+    return [pid for pid, ppid in _runningParents().items() if ppid == parent]
+
+
+def descendantPids(ancestor: int) -> list[int]:
+    """The running children of ``ancestor``, their children, and so on (a forkserver's too)."""
+    children: dict[int, list[int]] = {}
+    for pid, ppid in _runningParents().items():
+        children.setdefault(ppid, []).append(pid)
+    found: list[int] = []
+    todo = [ancestor]
+    while todo:
+        below = children.get(todo.pop(), [])
+        found += below
+        todo += below
+    return found
 
 
 class UsageWatch:
-    """Follows this process and every child that appears, from :meth:`start` to the last
+    """Follows this process and every descendant that appears, from :meth:`start` to the last
     :meth:`sample`. Peak memory of this process is reset at the start (``clear_refs``)."""
 
     def __init__(self) -> None:
@@ -89,7 +108,7 @@ class UsageWatch:
     def sample(self, now: float) -> None:
         """Reads every followed process (call it now and then, and at the end of the run)."""
         self._sampled = now
-        for pid in [self._me, *childPids(self._me)]:
+        for pid in [self._me, *descendantPids(self._me)]:
             cpu, memory = _cpuSeconds(pid), _memoryMb(pid)
             if cpu is None or memory is None:
                 continue

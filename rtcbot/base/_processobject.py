@@ -38,6 +38,7 @@ from ._child import ChildLink, ChildSettings, decodeError, runChild
 from ._childstate import ChildState
 from ._errors import ChildProcessDied
 from ._loopbinding import LoopGone
+from ._startmethod import defaultStartMethod
 from ._worker import StartsAfterInit
 from .events import baseEventHandler, threadedEventHandler
 
@@ -94,7 +95,7 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
         if joinTimeout < 0:
             raise ValueError(f"joinTimeout must not be negative, got {joinTimeout}")
         name = type(self).__name__
-        self._context: Any = multiprocessing.get_context(startMethod)
+        self._context: Any = multiprocessing.get_context(startMethod or defaultStartMethod())
         self._daemonProcess = daemonProcess
         self._joinTimeout = joinTimeout
         self._slotCount = slotCount

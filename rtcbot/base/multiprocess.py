@@ -196,7 +196,9 @@ class ProcessSubscriptionProducer(_ProducesFromChild[T]):
 
     ``slotCount`` slots of shared memory carry arrays (a frame is dropped and counted when
     subscribers hold every slot); ``startMethod`` picks ``fork``, ``forkserver`` or
-    ``spawn`` (default: multiprocessing's default).
+    ``spawn`` (default: multiprocessing's default, except ``forkserver`` instead of
+    ``fork`` once this process runs other threads, as a forked child could hang on a lock
+    one of them held).
     """
 
     def __init__(

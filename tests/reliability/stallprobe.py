@@ -31,12 +31,18 @@ def _p99sUs(latencies: dict[bool, list[list[int]]]) -> dict[bool, float]:
     }
 
 
+def _slotsFull(camera: SyntheticCamera) -> int:
+    return camera.statistics().fromChild.dropped["slotsFull"]
+
+
 async def measure() -> dict[str, Any]:
-    """Runs the phases; returns the p99s (µs), frames published per phase, drops and memory."""
+    """Runs the phases; returns the p99s (µs), frames published per phase, drops (in the
+    phases without and with the stalled subscriber) and memory."""
     camera = SyntheticCamera(320, 240, fps=FPS)
     latencies: dict[bool, list[list[int]]] = {False: [], True: []}  # per phase
     current: list[int] = []  # the phase going on (first: the warm-up, not counted)
     published: dict[bool, list[int]] = {False: [], True: []}
+    dropped: dict[bool, int] = {False: 0, True: 0}
 
     async def subscriber() -> None:
         subscription = camera.subscribe(MostRecentSubscription())
@@ -65,9 +71,10 @@ async def measure() -> dict[str, Any]:
             latencies[stalling].append(current)
             if stalling:
                 stall = asyncio.ensure_future(staller())
-            before = camera.statistics().published
+            before, droppedBefore = camera.statistics().published, _slotsFull(camera)
             await asyncio.sleep(PHASE_S)
             published[stalling].append(camera.statistics().published - before)
+            dropped[stalling] += _slotsFull(camera) - droppedBefore
             if stall is not None:
                 stall.cancel()
                 stall = None
@@ -81,7 +88,7 @@ async def measure() -> dict[str, Any]:
     return {
         "p99Us": {"without": p99[False], "with": p99[True]},
         "published": {"without": published[False], "with": published[True]},
-        "dropped": camera.statistics().fromChild.dropped["slotsFull"],
+        "dropped": {"without": dropped[False], "with": dropped[True]},
         "residentGrowthMb": residentAtEnd - residentAtStart,
     }
 

