@@ -48,7 +48,7 @@ from .subscriptions import (
 __version__ = "0.3.0.dev0"
 
 #: Names served by an optional part of the package, imported on first use.
-_LAZY = {"RTCConnection": "rtcbot.webrtc"}  # not in __all__: "import *" must not need the extra
+_LAZY = {"RTCConnection": "rtcbot.webrtc", "Websocket": "rtcbot.webrtc", "getRTCBotJS": "rtcbot.webrtc.signalling"}  # not in __all__: "import *" must not need the extra
 
 
 def __getattr__(name: str) -> Any:

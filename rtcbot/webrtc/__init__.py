@@ -8,6 +8,7 @@ from .connection import RTCConnection, Teardown
 from .datachannel import DataChannel, DataChannelStatistics
 from .media import ConnectionAudioHandler, ConnectionVideoHandler, MediaStatistics, RenegotiationNeeded
 from .tracks import ReceivedTrack, SendingTrack
+from .websocket import Websocket
 
 __all__ = [
     "ConnectionAudioHandler",
@@ -20,4 +21,5 @@ __all__ = [
     "RenegotiationNeeded",
     "SendingTrack",
     "Teardown",
+    "Websocket",
 ]

@@ -18,6 +18,7 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamTrack
 
 from ..base import NoClosedSubscription, SubscriptionProducer, SubscriptionProducerConsumer
+from ..base.events import baseEventHandler
 from ._jitterbuffer import installOnVideoReceivers
 from ._messages import encodeMessage
 from .datachannel import DataChannel
@@ -30,14 +31,14 @@ VIDEO_CODECS = ("VP8", "H264")
 
 
 class Teardown:
-    """What ``RTCConnection.close()`` returns: awaiting it waits until the connection and
-    everything it started have ended (the same as awaiting the connection)."""
+    """What ``close()`` returns on a connection or websocket: awaiting it waits until the
+    object and everything it started have ended (the same as awaiting the object)."""
 
-    def __init__(self, connection: RTCConnection) -> None:
-        self._connection = connection
+    def __init__(self, closing: baseEventHandler) -> None:
+        self._closing = closing
 
     def __await__(self) -> Generator[Any, None, None]:
-        return self._connection.__await__()
+        return self._closing.__await__()
 
 
 def _checkedDescription(description: Any) -> RTCSessionDescription:

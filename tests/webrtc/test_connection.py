@@ -189,3 +189,15 @@ async def test_closing_one_side_closes_the_other_and_ends_its_reads() -> None:
         await asyncio.wait_for(c2.onClose(), 10)
         with pytest.raises(rtcbot.SubscriptionClosed):
             await asyncio.wait_for(pending, 10)
+
+
+def test_a_camera_frame_reaches_the_encoder_without_a_copy() -> None:
+    from rtcbot.webrtc._conversions import toVideoFrame
+
+    picture = np.zeros((48, 64, 3), np.uint8)
+    frame = toVideoFrame(picture)
+    plane = np.frombuffer(frame.planes[0], np.uint8)
+    assert plane.__array_interface__["data"][0] == picture.__array_interface__["data"][0]
+    assert (frame.width, frame.height, frame.format.name) == (64, 48, "bgr24")
+    with pytest.raises(ValueError, match="uint8 array of shape"):
+        toVideoFrame(np.zeros((48, 64, 3), np.float32))
