@@ -28,6 +28,8 @@ _log = logging.getLogger("rtcbot.RTCConnection")
 
 DEFAULT_CHANNEL = "default"
 VIDEO_CODECS = ("VP8", "H264")
+#: The bitrates (bits/s) aiortc 1.x's encoders accept: VP8 and H.264.
+BITRATE_RANGES = {"VP8": (250_000, 1_500_000), "H264": (500_000, 3_000_000)}
 
 
 class Teardown:
@@ -63,6 +65,17 @@ def _checkedDescription(description: Any) -> RTCSessionDescription:
     return RTCSessionDescription(sdp=sdp, type=description["type"])
 
 
+def _checkBitrate(codec: str | None, bitrate: int | None) -> None:
+    """Refuses a bitrate without a codec, or outside what the codec's encoder accepts."""
+    if bitrate is None:
+        return
+    if codec is None:
+        raise ValueError("videoBitrate needs videoCodec: what an encoder accepts depends on it (VP8, H264)")
+    low, high = BITRATE_RANGES[codec.upper()]
+    if not isinstance(bitrate, int) or not low <= bitrate <= high:
+        raise ValueError(f"videoBitrate for {codec.upper()} must be a whole number from {low} to {high} bits/s, got {bitrate!r}")
+
+
 class RTCConnection(SubscriptionProducerConsumer[Any, Any]):
     """A WebRTC connection to one peer (a browser or another RTCConnection).
 
@@ -83,7 +96,10 @@ class RTCConnection(SubscriptionProducerConsumer[Any, Any]):
     ``rtcConfiguration`` is aiortc's ``RTCConfiguration``; by default no STUN or TURN
     server is used (host candidates only: a LAN, or one machine). ``videoCodec`` ("VP8" or
     "H264") is the only video codec offered or accepted when given; ``fps`` limits the
-    frames sent and ``videoSize`` (width, height) resizes them. ``lowLatencyVideo`` hands each
+    frames sent and ``videoSize`` (width, height) resizes them; ``videoBitrate`` (bits/s,
+    with ``videoCodec``: 250 kbps to 1.5 Mbps for VP8, 0.5 to 3 Mbps for H.264, aiortc's
+    limits) caps the encoder's rate, which the receiver's estimate can still lower.
+    ``lowLatencyVideo`` hands each
     received video frame to the decoder as soon as its last packet arrives (aiortc's own
     buffer waits for the next frame's first packet: one frame interval more). ``loop`` is accepted for
     RTCBot compatibility: the connection runs in the loop that uses it.
@@ -99,9 +115,11 @@ class RTCConnection(SubscriptionProducerConsumer[Any, Any]):
         fps: float | None = None,
         videoSize: tuple[int, int] | None = None,
         lowLatencyVideo: bool = True,
+        videoBitrate: int | None = None,
     ) -> None:
         if videoCodec is not None and videoCodec.upper() not in VIDEO_CODECS:
             raise ValueError(f"videoCodec must be one of {', '.join(VIDEO_CODECS)} (or None for any), got {videoCodec!r}")
+        _checkBitrate(videoCodec, videoBitrate)
         super().__init__(asyncio.Queue, asyncio.Queue, logger=_log, defaultAutosubscribe=True, ready=False)
         self._rtc = RTCPeerConnection(configuration=rtcConfiguration or RTCConfiguration(iceServers=[]))
         self._videoCodec = videoCodec.upper() if videoCodec else None
@@ -109,7 +127,7 @@ class RTCConnection(SubscriptionProducerConsumer[Any, Any]):
         self._defaultChannelOrdered = defaultChannelOrdered
         self._dataChannels: dict[str, DataChannel] = {}
         self._dataChannelSubscriber: SubscriptionProducer[DataChannel] = SubscriptionProducer(logger=_log)
-        self._video = ConnectionVideoHandler(self._rtc, {"fps": fps, "size": videoSize})
+        self._video = ConnectionVideoHandler(self._rtc, {"fps": fps, "size": videoSize, "bitrate": videoBitrate})
         self._audio = ConnectionAudioHandler(self._rtc, {})
         self._video.onClose(self.close)
         self._audio.onClose(self.close)

@@ -92,7 +92,7 @@ class _MediaHandler(SubscriptionProducerConsumer[Any, Frame]):
         if source == self._get:
             self._defaultSender = track
         self._senders.append(track)
-        self._rtc.addTrack(track)
+        track.useSender(self._rtc.addTrack(track))
         return track
 
     def putSubscription(self, subscription: Any) -> None:

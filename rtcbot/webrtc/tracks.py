@@ -27,6 +27,9 @@ from ._conversions import (
 
 _log = logging.getLogger("rtcbot.RTCConnection")
 
+#: Where aiortc 1.x keeps a sender's encoder (a private, name-mangled attribute).
+_SENDER_ENCODER = "_RTCRtpSender__encoder"
+
 
 class SendingTrack(MediaStreamTrack):
     """What aiortc encodes and sends: each ``recv()`` awaits the next item of ``source``.
@@ -35,8 +38,9 @@ class SendingTrack(MediaStreamTrack):
     that keeps only the newest item (a camera's default subscription) a slow encoder or link
     skips frames instead of queueing them. With ``canSkip``, a source that still holds items
     (a queue) is read down to its newest. Skipped frames are counted from the gaps in the
-    frames' sequence numbers. Video is resized to ``size`` (width, height) when given, and
-    sent at most ``fps`` times a second when given.
+    frames' sequence numbers. Video is resized to ``size`` (width, height) when given, sent
+    at most ``fps`` times a second when given, and encoded at most at ``bitrate`` bits per
+    second when given (the receiver's estimate can still lower it).
     """
 
     def __init__(
@@ -49,6 +53,7 @@ class SendingTrack(MediaStreamTrack):
         size: tuple[int, int] | None = None,
         canSkip: bool = True,
         drain: Callable[[], Any] | None = None,
+        bitrate: int | None = None,
     ) -> None:
         super().__init__()
         self.kind = kind
@@ -57,6 +62,8 @@ class SendingTrack(MediaStreamTrack):
         self._sampleRate = sampleRate
         self._minInterval = int(1e9 / fps) if fps else 0
         self._size = size
+        self._bitrate = bitrate
+        self._rtpSender: Any = None
         self._clock = MediaClock(VIDEO_TIME_BASE if kind == "video" else Fraction(1, sampleRate))
         self._samplesSent = 0
         self._lastSequence = -1
@@ -65,8 +72,21 @@ class SendingTrack(MediaStreamTrack):
         self.skipped = 0
         self.badItems = 0
 
+    def useSender(self, rtpSender: Any) -> None:
+        """The aiortc sender that encodes this track (whose encoder the bitrate cap is for)."""
+        self._rtpSender = rtpSender
+
+    def _capBitrate(self) -> None:
+        """Holds the encoder's target at or below ``bitrate``. aiortc (1.x) has no setting for
+        it: its sender keeps the encoder in a private attribute, made with the first frame."""
+        encoder = getattr(self._rtpSender, _SENDER_ENCODER, None)
+        if encoder is not None and getattr(encoder, "target_bitrate", 0) > self._bitrate:  # type: ignore[operator]
+            encoder.target_bitrate = self._bitrate
+
     async def recv(self) -> av.VideoFrame | av.AudioFrame:
         """The next frame for the encoder; ends (MediaStreamError) when the source closes."""
+        if self._bitrate is not None:
+            self._capBitrate()
         while self.readyState == "live":
             try:
                 item = self._newest(await self._source())

@@ -3,6 +3,7 @@ test-pattern pictures."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -29,10 +30,12 @@ async def connectedPair(
     c1, c2 = RTCConnection(**options), RTCConnection(**options)
     try:
         prepare(c1, c2)
+        await asyncio.sleep(0)  # the test's own set-up (a camera's fork, two peers) is one loop step
         await signal(c1, c2)
         yield c1, c2
     finally:
         await c1.close()
+        await asyncio.sleep(0)
         await c2.close()
 
 

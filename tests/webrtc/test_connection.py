@@ -201,3 +201,33 @@ def test_a_camera_frame_reaches_the_encoder_without_a_copy() -> None:
     assert (frame.width, frame.height, frame.format.name) == (64, 48, "bgr24")
     with pytest.raises(ValueError, match="uint8 array of shape"):
         toVideoFrame(np.zeros((48, 64, 3), np.float32))
+
+
+async def test_the_video_bitrate_asked_for_caps_the_encoder() -> None:
+    picture = np.zeros((240, 320, 3), np.uint8)
+
+    def prepare(c1: RTCConnection, c2: RTCConnection) -> None:
+        c1.video.put_nowait(picture)
+        c2.video.subscribe()
+
+    async with connectedPair(prepare, videoCodec="VP8", videoBitrate=300_000) as (c1, c2):
+        frames = c2.video.subscribe()
+        for _ in range(10):
+            c1.video.put_nowait(picture)
+            await asyncio.wait_for(frames.get(), 10)
+        (sender,) = [t.sender for t in c1._rtc.getTransceivers() if t.kind == "video"]
+        encoder = getattr(sender, "_RTCRtpSender__encoder")
+        assert encoder is not None and encoder.target_bitrate <= 300_000
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"videoBitrate": 300_000}, "videoBitrate needs videoCodec"),
+        ({"videoCodec": "VP8", "videoBitrate": 5_000_000}, "from 250000 to 1500000"),
+        ({"videoCodec": "H264", "videoBitrate": 300_000}, "from 500000 to 3000000"),
+    ],
+)
+def test_a_bitrate_the_encoder_cannot_take_is_refused(options: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        RTCConnection(**options)  # type: ignore[arg-type]
