@@ -75,28 +75,28 @@ def test_SubscriptionClosed_pickles_under_its_documented_module() -> None:
     assert rtcbot.SubscriptionClosed.__module__ == "rtcbot.base.base"
 
 
+def _runFresh(code: str) -> None:
+    """Runs ``code`` in a fresh interpreter with warnings as errors; it must exit 0."""
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_importing_rtcbot_loads_no_device_library_and_warns_about_nothing() -> None:
-    code = (
+    _runFresh(
         "import sys, rtcbot; from rtcbot import *; "
         "heavy = [m for m in ('cv2', 'sounddevice', 'aiortc', 'av', 'aiohttp') if m in sys.modules]; "
         "sys.exit(f'imported {heavy}' if heavy else 0)"
     )
-    result = subprocess.run(
-        [sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_RTCConnection_loads_the_webrtc_extra_on_first_use() -> None:
-    code = (
+    _runFresh(
         "import sys, rtcbot; assert 'aiortc' not in sys.modules; "
         "from rtcbot import RTCConnection; from rtcbot.webrtc import RTCConnection as direct; "
         "assert RTCConnection is direct and 'aiortc' in sys.modules"
     )
-    result = subprocess.run(
-        [sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_an_unknown_name_is_still_an_AttributeError() -> None:

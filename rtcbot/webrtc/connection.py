@@ -20,7 +20,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from ..base import NoClosedSubscription, SubscriptionProducer, SubscriptionProducerConsumer
 from ..base.events import baseEventHandler
 from ._jitterbuffer import installOnVideoReceivers
-from ._messages import encodeMessage
+from ._messages import EncodedMessage, encodeMessage
 from .datachannel import DataChannel
 from .media import ConnectionAudioHandler, ConnectionVideoHandler
 
@@ -218,8 +218,7 @@ class RTCConnection(SubscriptionProducerConsumer[Any, Any]):
     def put_nowait(self, data: Any) -> None:
         """Sends ``data`` (a JSON value or bytes) on the default channel, once it is open.
         Something else raises ``TypeError`` and nothing is queued."""
-        encodeMessage(data, True)
-        super().put_nowait(data)
+        super().put_nowait(EncodedMessage(encodeMessage(data, True)))  # encoded once, here
 
     def send(self, msg: Any) -> None:
         """Another name for :meth:`put_nowait`."""
