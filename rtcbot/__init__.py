@@ -36,6 +36,7 @@ from .devices import (
     SyntheticMicrophone,
 )
 from .shm import Frame
+from .streams import AttachedStream, Publication, attach
 from .subscriptions import (
     CallbackSubscription,
     DelayedSubscription,
@@ -67,6 +68,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "AttachedStream",
     "BaseSubscriptionConsumer",
     "CVCamera",
     "CVDisplay",
@@ -88,6 +90,7 @@ __all__ = [
     "ProcessSubscriptionProducer",
     "ProcessSubscriptionProducerConsumer",
     "ProducerClosed",
+    "Publication",
     "RebatchSubscription",
     "SourceEnded",
     "Subscription",
@@ -99,4 +102,5 @@ __all__ = [
     "ThreadedSubscriptionConsumer",
     "ThreadedSubscriptionProducer",
     "__version__",
+    "attach",
 ]

@@ -6,12 +6,15 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload
 
 from ._errors import ClosedBeforeReady, ConsumerClosed, ProducerClosed, SourceEnded, SubscriptionClosed
 from ._interrupt import INTERRUPTED, Interrupter
 from ._listeners import ListenerRegistry
 from .events import baseEventHandler
+
+if TYPE_CHECKING:
+    from ..streams import Publication
 
 __all__ = [
     "BaseSubscriptionConsumer",
@@ -263,6 +266,23 @@ class BaseSubscriptionProducer(baseEventHandler, Generic[T]):
     def statistics(self) -> ProducerStatistics:
         """A snapshot of this producer's counters."""
         return ProducerStatistics(self._published, len(self._subscribers), self._listenerErrors)
+
+    def publish(
+        self, name: str, *, group: str | int | None = None, slotsPerProgram: int = 2
+    ) -> Publication:
+        """Offers this producer's items to the other programs of this machine as stream
+        ``name`` (``rtcbot.attach(name)`` there); call it in a running event loop.
+
+        Frames already in shared memory (from devices and process producers) are handed on
+        with no copy; other arrays are copied once into slots of the publication's own.
+        Only this user (and root) may attach, unless ``group`` (a name or number) widens it
+        to that group. Each program may hold ``slotsPerProgram`` frames at once: give the
+        producer enough slots (``slotCount``) for the programs you expect. Raises
+        ``StreamNameInUse`` if a live program publishes ``name``; a stale socket is replaced.
+        """
+        from ..streams import Publication
+
+        return Publication(self, name, group=group, slotsPerProgram=slotsPerProgram)
 
     def _reprDetails(self) -> list[str]:
         """Adds the number of subscribers while open."""

@@ -68,13 +68,19 @@ os.register_at_fork(after_in_child=_closeParentEndsInChild)
 
 
 class LoopChannel:
-    """The parent's end: messages are handled as they arrive; sends never block."""
+    """The parent's end: messages are handled as they arrive; sends never block.
 
-    def __init__(self, sock: socket.socket, onMessage: MessageHandler) -> None:
+    ``onEnd`` is called once when the other end closes (or fails), after its last message.
+    """
+
+    def __init__(
+        self, sock: socket.socket, onMessage: MessageHandler, onEnd: Callable[[], None] | None = None
+    ) -> None:
         sock.setblocking(False)
         _parentEnds.add(sock)
         self._sock = sock
         self._onMessage = onMessage
+        self._onEnd = onEnd
         self._reader = MessageReader()
         self._outbox: deque[tuple[memoryview, int | None]] = deque()
         self._pendingBytes = 0
@@ -126,6 +132,8 @@ class LoopChannel:
         self._ended = True
         if self._loop is not None and self._sock.fileno() >= 0:
             self._loop.remove_reader(self._sock.fileno())
+        if self._onEnd is not None:
+            self._onEnd()
 
     def send(self, data: bytes, fd: int | None = None) -> None:
         """Queues a message (with an fd to pass, which is duplicated) and sends what it can."""

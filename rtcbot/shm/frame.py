@@ -13,12 +13,16 @@ class SlotLease:
 
     Only the frame created from the slot holds the lease. Every view derived from that
     frame keeps the frame (and so the lease) alive, because numpy keeps a view's base.
+    ``ring`` and ``slot`` say where the frame lies, so that it can be handed on to another
+    program without a copy (``ring`` is None where that is not possible).
     """
 
-    __slots__ = ("_release", "__weakref__")
+    __slots__ = ("_release", "ring", "slot", "__weakref__")
 
-    def __init__(self, release: Callable[[], None]) -> None:
+    def __init__(self, release: Callable[[], None], ring: Any = None, slot: int = -1) -> None:
         self._release = release
+        self.ring = ring
+        self.slot = slot
 
     def __del__(self) -> None:
         self._release()

@@ -43,6 +43,9 @@ class Kind(enum.IntEnum):
     CLOSE = 8  # parent -> child: stop; child -> parent: the child asks to be closed
     DROPPED = 10  # the writer's count of arrays dropped because every slot was held
     NOTICE = 11  # child -> parent: a device's status report (pickled), not data
+    HELLO = 12  # attached program -> publisher: what it wants (JSON)
+    INFO = 13  # publisher -> attached program: the stream and its state (JSON)
+    REFUSED = 14  # publisher -> attached program: why it may not attach (UTF-8)
 
 
 _KINDS: dict[int, Kind] = {int(kind): kind for kind in Kind}  # faster than Kind(value)

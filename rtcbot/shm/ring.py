@@ -10,6 +10,7 @@ slots are back, so frames of the old size stay valid.
 
 from __future__ import annotations
 
+import itertools
 import mmap
 import os
 import threading
@@ -24,7 +25,7 @@ import numpy as np
 
 from .frame import Frame, SlotLease, frameFromBuffer
 from .protocol import FrameHeader, RingInfo, encodeRetire, encodeRing
-from .segment import createSegment, mapSegment, pageAligned
+from .segment import createSegment, mapSegment, pageAligned, reopenReadOnly
 
 #: Default number of slots per ring.
 DEFAULT_SLOT_COUNT = 6
@@ -198,6 +199,47 @@ def _closeIfUnused(mapping: mmap.mmap) -> None:
         pass  # an array still uses it; it is unmapped when that array dies
 
 
+_ringKeys = itertools.count(1)
+
+
+class SharedRing:
+    """A ring as a reader holds it: the mapping, and its segment's fd for handing the ring
+    on to another program while the ring is in use (``closed`` once it is retired).
+
+    ``key`` tells rings apart across every reader of this process.
+    """
+
+    __slots__ = ("key", "mapping", "slotSize", "slotCount", "_fd", "_readOnlyFd")
+
+    def __init__(self, info: RingInfo, fd: int) -> None:
+        self.key = next(_ringKeys)
+        self.slotSize = info.slotSize
+        self.slotCount = info.slotCount
+        self.mapping = mapSegment(fd, info.slotSize * info.slotCount, writable=False, keepFd=True)
+        self._fd = fd
+        self._readOnlyFd: int | None = None
+
+    @property
+    def closed(self) -> bool:
+        """True once the ring was retired: no new frame will come from it."""
+        return self._fd < 0
+
+    def readOnlyFd(self) -> int:
+        """An fd of the segment that allows reading only (made once, kept until close)."""
+        if self._fd < 0:
+            raise ValueError("the ring was retired; its segment can no longer be handed on")
+        if self._readOnlyFd is None:
+            self._readOnlyFd = reopenReadOnly(self._fd)
+        return self._readOnlyFd
+
+    def close(self) -> None:
+        """Closes the fds; the mapping stays while frames over it live."""
+        for fd in (self._fd, self._readOnlyFd):
+            if fd is not None and fd >= 0:
+                os.close(fd)
+        self._fd, self._readOnlyFd = -1, None
+
+
 class SlotReader:
     """The reading end: maps announced rings and turns announcements into Frames.
 
@@ -207,31 +249,40 @@ class SlotReader:
 
     def __init__(self, sendRelease: Callable[[int, int], None]) -> None:
         self._sendRelease = sendRelease
-        self._rings: dict[int, tuple[mmap.mmap, int]] = {}
+        self._rings: dict[int, SharedRing] = {}
         self._lock = threading.Lock()
         self._closed = False
         self.inUse = 0
         self.peakInUse = 0
 
     def addRing(self, info: RingInfo, fd: int) -> None:
-        """Maps a ring the writer announced (read-only) and closes its fd."""
-        self._rings[info.generation] = (
-            mapSegment(fd, info.slotSize * info.slotCount, writable=False),
-            info.slotSize,
-        )
+        """Maps a ring the writer announced (read-only); keeps its fd until the ring retires."""
+        try:
+            ring = SharedRing(info, fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        old = self._rings.pop(info.generation, None)
+        if old is not None:
+            old.close()
+        self._rings[info.generation] = ring
 
     def retire(self, generation: int) -> None:
         """The writer is done with a ring: forget it (live frames keep it mapped)."""
-        self._rings.pop(generation, None)
+        ring = self._rings.pop(generation, None)
+        if ring is not None:
+            ring.close()
 
     def frame(self, header: FrameHeader, receivedNs: int) -> Frame:
         """The announced slot as a read-only Frame that releases the slot when it dies."""
-        mapping, slotSize = self._rings[header.generation]
+        ring = self._rings.get(header.generation)
+        if ring is None:
+            raise RuntimeError(f"protocol error: a frame in ring {header.generation}, which was never announced")
         with self._lock:
             self.inUse += 1
             self.peakInUse = max(self.peakInUse, self.inUse)
-        lease = SlotLease(partial(self._released, header.generation, header.slot))
-        frame = frameFromBuffer(mapping, header.slot * slotSize, header.shape, header.dtype, lease)
+        lease = SlotLease(partial(self._released, header.generation, header.slot), ring, header.slot)
+        frame = frameFromBuffer(ring.mapping, header.slot * ring.slotSize, header.shape, header.dtype, lease)
         frame.sequence = header.sequence
         frame.timestamp = header.timestamp
         frame.writtenNs = header.writtenNs
@@ -256,4 +307,6 @@ class SlotReader:
         """Stops sending releases and forgets the rings (live frames keep them mapped)."""
         with self._lock:
             self._closed = True
+        for ring in self._rings.values():
+            ring.close()
         self._rings.clear()

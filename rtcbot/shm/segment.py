@@ -28,6 +28,7 @@ def createSegment(size: int, label: str, prefault: bool = False) -> tuple[int, m
     """
     fd = os.memfd_create(f"rtcbot-{os.getpid()}-{label}", os.MFD_CLOEXEC)
     try:
+        os.fchmod(fd, 0o600)  # reopening it through /proc needs the owner's rights
         os.ftruncate(fd, size)
         flags = _SHARED_PREFAULTED if prefault else mmap.MAP_SHARED
         return fd, mmap.mmap(fd, size, flags=flags)
@@ -39,8 +40,8 @@ def createSegment(size: int, label: str, prefault: bool = False) -> tuple[int, m
         ) from exc
 
 
-def mapSegment(fd: int, size: int, writable: bool) -> mmap.mmap:
-    """Maps a segment received from another process, then closes ``fd``.
+def mapSegment(fd: int, size: int, writable: bool, keepFd: bool = False) -> mmap.mmap:
+    """Maps a segment received from another process, then closes ``fd`` (unless ``keepFd``).
 
     A read-only mapping makes every array over it read-only for good.
     """
@@ -48,4 +49,11 @@ def mapSegment(fd: int, size: int, writable: bool) -> mmap.mmap:
         protection = mmap.PROT_READ | (mmap.PROT_WRITE if writable else 0)
         return mmap.mmap(fd, size, prot=protection)
     finally:
-        os.close(fd)
+        if not keepFd:
+            os.close(fd)
+
+
+def reopenReadOnly(fd: int) -> int:
+    """A new fd of the segment behind ``fd`` that can neither write, resize nor map it
+    writable: what another program is given, so that it cannot corrupt the frames."""
+    return os.open(f"/proc/self/fd/{fd}", os.O_RDONLY | os.O_CLOEXEC)

@@ -1,0 +1,5 @@
+"""``python -m rtcbot``: the ``rtcbot`` command."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,78 @@
+"""What ``rtcbot list`` shows: every published stream, asked over its own socket."""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Any
+
+from ..shm.channel import BlockingChannel
+from ..shm.protocol import Kind
+from ._attached import notAllowed
+from ._names import publishedNames, socketPath
+from ._wire import WANT_INFO, decodeJson, hello
+
+#: Seconds a publisher has to describe its stream.
+ASK_TIMEOUT = 2.0
+
+
+def describeStream(name: str) -> dict[str, Any]:
+    """The publisher's description of ``name``, or ``{"name", "state"}`` where there is
+    none: ``stale`` (the publisher died), ``not allowed`` or ``no answer``."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    channel = BlockingChannel(sock)
+    try:
+        sock.settimeout(ASK_TIMEOUT)
+        try:
+            sock.connect(str(socketPath(name)))
+        except (ConnectionRefusedError, FileNotFoundError):
+            return {"name": name, "state": "stale"}
+        except PermissionError as error:
+            return {"name": name, "state": "not allowed", "why": str(notAllowed(name, error))}
+        channel.send(hello(WANT_INFO, os.getpid()))
+        while not channel.ended:
+            for kind, payload in channel.receive(block=True, timeout=ASK_TIMEOUT):
+                if kind is Kind.INFO:
+                    return {**decodeJson(payload), "state": "published"}
+                if kind is Kind.REFUSED:
+                    return {"name": name, "state": "not allowed", "why": payload.decode(errors="replace")}
+            else:
+                break
+        return {"name": name, "state": "no answer"}
+    finally:
+        channel.close()
+
+
+def describeAll() -> list[dict[str, Any]]:
+    """The description of every stream in the stream directory."""
+    return [describeStream(name) for name in publishedNames()]
+
+
+def _format(stream: dict[str, Any]) -> str:
+    if stream.get("sampleRate"):
+        shape = stream.get("shape") or [0, 1]
+        return f"{stream['sampleRate']:g} Hz x{shape[-1]}"
+    if stream.get("shape"):
+        return "x".join(str(n) for n in stream["shape"]) + f" {stream['dtype']}"
+    return "-"
+
+
+def formatTable(streams: list[dict[str, Any]]) -> str:
+    """The descriptions as a table for people."""
+    rows = [("NAME", "KIND", "FORMAT", "FPS", "PROGRAMS", "DROPS", "PID", "STATE")]
+    for stream in streams:
+        published = stream["state"] == "published"
+        rows.append(
+            (
+                stream["name"],
+                stream.get("kind", "-"),
+                _format(stream) if published else "-",
+                f"{stream['fps']:.1f}" if published and stream.get("fps") else "-",
+                str(stream["programs"]) if published else "-",
+                str(stream["drops"]) if published else "-",
+                str(stream["pid"]) if published else "-",
+                stream["state"] if published and stream.get("ready") else ("not ready" if published else stream["state"]),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows)

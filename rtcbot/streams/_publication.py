@@ -1,0 +1,421 @@
+"""The publishing side of a named stream: a producer's items offered to other programs.
+
+Every attached program has its own socket. Frames already in shared memory go out as
+they lie (the ring's segment fd once per program, then a small announcement per frame);
+the publication keeps a reference to each frame a program holds and drops it when the
+program releases the frame or goes away, which hands the slot back to the producer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import os
+import pickle
+import socket
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..base._loopbinding import LoopBinding
+from ..base.events import baseEventHandler
+from ..shm.channel import LoopChannel
+from ..shm.frame import Frame
+from ..shm.protocol import (
+    FrameHeader,
+    Kind,
+    MessageReader,
+    RingInfo,
+    decodeRelease,
+    encode,
+    encodeFrame,
+    encodeReady,
+    encodeRetire,
+    encodeRing,
+)
+from ..shm.ring import SharedRing, fitsInSlot
+from ._copyring import CopyRing
+from ._names import checkName, describeUser, ensureStreamDirectory, groupId, groupsOf, peerCredentials
+from ._socket import ClaimedSocket
+from ._wire import WANT_FRAMES, WANT_INFO, decodeJson, encodeJson
+
+if TYPE_CHECKING:
+    from ..base.base import BaseSubscriptionProducer
+
+#: A program whose socket has this much unsent is skipped until it catches up.
+PROGRAM_HIGH_WATER = 1 << 20
+#: Most programs attached at once.
+MAX_PROGRAMS = 64
+#: Slots of the publication's own, for arrays that were not in shared memory.
+COPY_SLOTS = 8
+#: Frames over which the published frame rate is measured.
+RATE_WINDOW = 30
+
+
+@dataclass(frozen=True)
+class AttachedProgram:
+    """One attached program, as the publisher sees it."""
+
+    pid: int
+    uid: int
+    sent: int
+    """Frames announced to it."""
+    skipped: int
+    """Frames it did not get because it held its limit of frames (a slow program)."""
+    held: int
+    """Frames it holds now."""
+
+
+@dataclass(frozen=True)
+class PublicationStatistics:
+    """A snapshot of a publication's counters."""
+
+    name: str
+    offered: int
+    """Items the producer gave while published."""
+    programs: tuple[AttachedProgram, ...]
+    """Programs attached for frames now."""
+    copied: int
+    """Arrays copied into the publication's own slots (they were not in shared memory)."""
+    copiedBytes: int
+    copyDropped: int
+    """Arrays lost because every slot of the publication's own was held."""
+    refused: int
+    """Connections refused: a user not allowed, or too many programs."""
+
+
+def _slotOf(item: object) -> tuple[Frame, SharedRing, int] | None:
+    """The frame, its ring and slot when ``item`` is a whole slot that can be handed on."""
+    if not isinstance(item, Frame):
+        return None
+    lease = item._lease
+    if lease is None or not isinstance(lease.ring, SharedRing) or lease.ring.closed:
+        return None
+    return item, lease.ring, lease.slot
+
+
+class _Program:
+    """One attached program: its socket, the rings it has, the frames it holds."""
+
+    def __init__(self, publication: Publication, sock: socket.socket, pid: int, uid: int) -> None:
+        self.pid, self.uid = pid, uid
+        self._publication = publication
+        self._channel = LoopChannel(sock, self._onMessage, self._onEnd)
+        self._rings: dict[int, SharedRing] = {}
+        self._held: dict[tuple[int, int], Frame] = {}
+        self.wantsFrames = False
+        self.sent = 0
+        self.skipped = 0
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._channel.attach(loop)
+
+    def statistics(self) -> AttachedProgram:
+        return AttachedProgram(self.pid, self.uid, self.sent, self.skipped, len(self._held))
+
+    def offer(self, frame: Frame, ring: SharedRing, slot: int, limit: int) -> None:
+        """Announces ``frame`` unless the program holds ``limit`` frames or lags behind."""
+        if not self.wantsFrames:
+            return
+        if len(self._held) >= limit or self._channel.pendingBytes > PROGRAM_HIGH_WATER:
+            self.skipped += 1
+            return
+        if ring.key not in self._rings:
+            self._announceRing(ring)
+        header = FrameHeader(
+            ring.key,
+            slot,
+            frame.sequence,
+            frame.timestamp,
+            frame.writtenNs,
+            frame.announcedNs,
+            self.skipped,
+            frame.deviceTimestamp,
+            frame.dtype,
+            frame.shape,
+        )
+        self._held[(ring.key, slot)] = frame
+        self.sent += 1
+        self._channel.send(encodeFrame(header))
+
+    def _announceRing(self, ring: SharedRing) -> None:
+        for key, old in list(self._rings.items()):
+            if old.closed:  # its producer retired it: no frame of it will come again
+                del self._rings[key]
+                self._channel.send(encodeRetire(key))
+        self._rings[ring.key] = ring
+        self._channel.send(encodeRing(RingInfo(ring.key, ring.slotSize, ring.slotCount)), ring.readOnlyFd())
+
+    def send(self, message: bytes) -> None:
+        if self.wantsFrames:
+            self._channel.send(message)
+
+    def _onMessage(self, kind: Kind, payload: bytes, reader: MessageReader) -> None:
+        if kind is Kind.RELEASE:
+            self._held.pop(decodeRelease(payload), None)
+        elif kind is Kind.HELLO:
+            try:
+                want = decodeJson(payload).get("want")
+            except ValueError:
+                want = None
+            if want not in (WANT_FRAMES, WANT_INFO):
+                self._publication._protocolError(self, f"a HELLO asking for {want!r}")
+                return
+            self._channel.send(encodeJson(Kind.INFO, self._publication.describe()))
+            self.wantsFrames = want == WANT_FRAMES
+        else:
+            self._publication._protocolError(self, f"a {kind.name} message")
+
+    def _onEnd(self) -> None:
+        self._publication._forget(self)
+
+    def close(self) -> None:
+        """Lets go of every frame the program held and closes its socket."""
+        self._held.clear()
+        self._rings.clear()
+        self._channel.close()
+
+    async def closeAfterSending(self, message: bytes, timeout: float) -> None:
+        """Sends ``message`` (e.g. CLOSE), waits up to ``timeout`` s for it to leave, closes."""
+        self._channel.send(message)
+        try:
+            await asyncio.wait_for(self._channel.drained(), timeout)
+        except TimeoutError:
+            pass
+        self.close()
+
+
+class Publication(baseEventHandler):
+    """A producer offered to the other programs of this machine under a name.
+
+    Made by ``producer.publish(name)``; ``close()`` (or leaving ``async with``) stops
+    publishing: attached programs are told, and the socket is removed. Closing the
+    producer closes its publication.
+    """
+
+    def __init__(
+        self,
+        producer: BaseSubscriptionProducer[Any],
+        name: str,
+        *,
+        group: str | int | None = None,
+        slotsPerProgram: int = 2,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        checkName(name)
+        if slotsPerProgram < 1:
+            raise ValueError(f"slotsPerProgram must be at least 1, got {slotsPerProgram}")
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise RuntimeError(
+                f"publish({name!r}) needs a running event loop: call it from async code "
+                "(inside asyncio.run(...))"
+            ) from None
+        gid = None if group is None else groupId(group)
+        super().__init__(logger)
+        self.name = name
+        self._producer = producer
+        self._group = gid
+        self._slotsPerProgram = slotsPerProgram
+        self._loop = loop
+        self._programs: list[_Program] = []
+        self._copies = CopyRing(f"stream-{name}", COPY_SLOTS, LoopBinding(loop))
+        self._offered = self._copied = self._copiedBytes = self._refused = 0
+        self._times: collections.deque[int] = collections.deque(maxlen=RATE_WINDOW)
+        self._lastShape: tuple[list[int], str] | None = None
+        self._closing: set[asyncio.Task[None]] = set()
+        self._onItemListener = self._onItem
+        path = ensureStreamDirectory() / f"{name}.sock"
+        self._socket = ClaimedSocket(name, path, 0o600 if gid is None else 0o660, gid)
+        try:
+            producer.subscribe(self._onItemListener)
+        except BaseException:
+            self._socket.close()
+            self._copies.close()
+            raise
+        self.path = path
+        loop.add_reader(self._socket.sock.fileno(), self._accept)
+        producer.onReady(self._onProducerReady)
+        producer.onClose(self._onProducerClose)
+        self._setReady(True)
+
+    # -- who may attach -----------------------------------------------------------------
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                sock, _ = self._socket.sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as error:
+                self._log.error("accepting a program for %r failed: %s", self.name, error)
+                return
+            pid, uid, gid = peerCredentials(sock)
+            refusal = self._refusal(pid, uid, gid)
+            if refusal is not None:
+                self._refused += 1
+                self._log.warning("refused pid %d: %s", pid, refusal)
+                sock.setblocking(False)
+                try:
+                    sock.send(encode(Kind.REFUSED, refusal.encode()))
+                except OSError:
+                    pass
+                sock.close()
+                continue
+            program = _Program(self, sock, pid, uid)
+            self._programs.append(program)
+            program.start(self._loop)
+
+    def _refusal(self, pid: int, uid: int, gid: int) -> str | None:
+        if len(self._programs) >= MAX_PROGRAMS:
+            return f"stream {self.name!r} has {MAX_PROGRAMS} programs attached, the most it takes"
+        if uid in (os.geteuid(), 0):
+            return None
+        if self._group is not None and self._group in groupsOf(pid, gid):
+            return None
+        allowed = f"user {describeUser(os.geteuid())}" + (
+            "" if self._group is None else f" and group {self._group}"
+        )
+        return (
+            f"user {describeUser(uid)} may not attach to stream {self.name!r}: it is published "
+            f"for {allowed} only; the publisher can widen it with publish({self.name!r}, group=...)"
+        )
+
+    def _protocolError(self, program: _Program, what: str) -> None:
+        self._log.warning("pid %d sent %s on stream %r; disconnected it", program.pid, what, self.name)
+        self._forget(program)
+
+    def _forget(self, program: _Program) -> None:
+        if program in self._programs:
+            self._programs.remove(program)
+        program.close()
+
+    # -- what the producer says -----------------------------------------------------------
+
+    def _onItem(self, item: Any) -> None:
+        if self.closed:
+            return
+        self._offered += 1
+        self._times.append(time.monotonic_ns())
+        found = _slotOf(item)
+        if found is None and fitsInSlot(item):
+            if not any(program.wantsFrames for program in self._programs):
+                self._noteShape(item)
+                return
+            copy = self._copies.copy(item)
+            if copy is None:
+                return
+            self._copied += 1
+            self._copiedBytes += item.nbytes
+            found = _slotOf(copy)
+        if found is None:
+            self._offerItem(item)
+            return
+        frame, ring, slot = found
+        self._noteShape(frame)
+        for program in self._programs:
+            program.offer(frame, ring, slot, self._slotsPerProgram)
+
+    def _noteShape(self, array: Any) -> None:
+        self._lastShape = (list(array.shape), str(array.dtype))
+
+    def _offerItem(self, item: Any) -> None:
+        if not self._programs:
+            return
+        try:
+            message = encode(Kind.ITEM, pickle.dumps(item, pickle.HIGHEST_PROTOCOL))
+        except Exception as error:
+            self._rateLimitedLog.log(
+                ("unpicklable", type(item)),
+                logging.ERROR,
+                "cannot publish a %s on %r: it does not pickle (%r); it was dropped",
+                type(item).__name__,
+                self.name,
+                error,
+            )
+            return
+        for program in self._programs:
+            program.send(message)
+
+    def _onProducerReady(self) -> None:
+        if not self.closed:
+            for program in self._programs:
+                program.send(encodeReady(True))
+
+    def _onProducerClose(self) -> None:
+        self.close()
+
+    # -- describing -------------------------------------------------------------------------
+
+    def describe(self) -> dict[str, Any]:
+        """What ``rtcbot list`` and attaching programs learn of the stream (JSON-ready)."""
+        producer = self._producer
+        shape, dtype = self._lastShape if self._lastShape is not None else (None, None)
+        return {
+            "name": self.name,
+            "kind": type(producer).__name__,
+            "pid": os.getpid(),
+            "uid": os.geteuid(),
+            "ready": producer.ready,
+            "shape": shape,
+            "dtype": dtype,
+            "fps": self.measuredRate(),
+            "sampleRate": getattr(producer, "samplerate", None),
+            "programs": sum(program.wantsFrames for program in self._programs),
+            "drops": sum(program.skipped for program in self._programs) + self._copies.dropped,
+        }
+
+    def measuredRate(self) -> float | None:
+        """Items per second over the last few, or None before there are two."""
+        if len(self._times) < 2 or self._times[-1] == self._times[0]:
+            return None
+        return round((len(self._times) - 1) * 1e9 / (self._times[-1] - self._times[0]), 2)
+
+    def statistics(self) -> PublicationStatistics:
+        """A snapshot of the publication's counters."""
+        return PublicationStatistics(
+            self.name,
+            self._offered,
+            tuple(program.statistics() for program in self._programs if program.wantsFrames),
+            self._copied,
+            self._copiedBytes,
+            self._copies.dropped,
+            self._refused,
+        )
+
+    # -- closing -----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stops publishing: programs are told the stream closed, the socket is removed."""
+        if self.closed:
+            return
+        try:
+            self._producer.unsubscribe(self._onItemListener)
+        except KeyError:
+            pass
+        if self._socket.sock.fileno() >= 0:
+            self._loop.remove_reader(self._socket.sock.fileno())
+        self._socket.close()
+        programs, self._programs = self._programs, []
+        for program in programs:
+            task = self._loop.create_task(program.closeAfterSending(encode(Kind.CLOSE), 1.0))
+            self._closing.add(task)
+            task.add_done_callback(self._closingDone)
+        self._copies.close()
+        super().close()
+
+    def _closingDone(self, task: asyncio.Task[None]) -> None:
+        self._closing.discard(task)
+        self._notifyState()
+
+    def _isTornDown(self) -> bool:
+        return self.closed and not self._closing
+
+    def _reprDetails(self) -> list[str]:
+        """Adds the name and the number of attached programs."""
+        details = [repr(self.name), *super()._reprDetails()]
+        if not self.closed:
+            details.append(f"{len(self._programs)} programs")
+        return details
