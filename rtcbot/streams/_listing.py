@@ -52,9 +52,13 @@ def _format(stream: dict[str, Any]) -> str:
     if stream.get("sampleRate"):
         shape = stream.get("shape") or [0, 1]
         return f"{stream['sampleRate']:g} Hz x{shape[-1]}"
-    if stream.get("shape"):
-        return "x".join(str(n) for n in stream["shape"]) + f" {stream['dtype']}"
-    return "-"
+    shape = stream.get("shape")
+    if not shape:
+        return "-"
+    if len(shape) in (2, 3):  # a picture: width x height, then its channels
+        channels = f" x{shape[2]}" if len(shape) == 3 else ""
+        return f"{shape[1]}x{shape[0]}{channels} {stream['dtype']}"
+    return "x".join(str(n) for n in shape) + f" {stream['dtype']}"
 
 
 def formatTable(streams: list[dict[str, Any]]) -> str:

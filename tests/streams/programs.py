@@ -91,6 +91,7 @@ def blocking(arguments: argparse.Namespace) -> None:
     except Exception as error:
         say(done=False, error=type(error).__name__, message=str(error))
         return
+    del frame  # the last one: the iterator has let go of its connection already
     say(done=True, frames=count, mappingsAfter=rtcbotMappings())
 
 
@@ -138,3 +139,34 @@ def main() -> None:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+async def _attachOnce(name: str) -> dict[str, Any]:
+    stream = rtcbot.attach(name, reattach=False)
+    try:
+        frame = await asyncio.wait_for(stream.get(), 5)
+    except rtcbot.ProducerClosed:
+        return {"error": type(stream.error).__name__, "message": str(stream.error)}
+    finally:
+        stream.close()
+    result = describe(frame)
+    del frame
+    await stream
+    return result
+
+
+def attachAs(uid: int, gid: int, groups: list[int], directory: str, name: str, report: Any) -> None:
+    """In a child process started as root: becomes user ``uid`` (whom the interpreter's own
+    files may not be readable by: everything needed is imported already), attaches to
+    ``name`` in stream directory ``directory`` once and sends what happened through
+    ``report`` (a Connection)."""
+    os.environ["RTCBOT_STREAM_DIR"] = directory
+    os.setgroups(groups)
+    os.setgid(gid)
+    os.setuid(uid)
+    try:
+        result = asyncio.run(_attachOnce(name))
+    except Exception as error:
+        result = {"error": type(error).__name__, "message": str(error)}
+    report.send(result)
+    report.close()

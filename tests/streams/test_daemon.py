@@ -1,0 +1,85 @@
+"""``rtcbot serve`` and ``rtcbot list`` as a user runs them, with programs that attach."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+
+import pytest
+
+from .launcher import Programs
+
+pytestmark = pytest.mark.loop_timeout(30)
+
+RTCBOT = [sys.executable, "-m", "rtcbot"]
+
+
+async def _run(*arguments: str) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        *RTCBOT, *arguments, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 15)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_serve_publishes_what_separately_started_programs_attach_to_and_list_shows() -> None:
+    async with Programs() as programs:
+        daemon = await programs.start(
+            "serve",
+            command=[*RTCBOT, "serve", "--synthetic", "--name", "front", "--width", "320", "--height", "240", "--mic"],
+        )
+        assert daemon.process.stdout is not None
+        lines: list[str] = []
+        while sum("is ready" in line for line in lines) < 2:
+            raw = await asyncio.wait_for(daemon.process.stdout.readline(), 10)
+            assert raw, "rtcbot serve ended early"
+            lines.append(raw.decode())
+        first = await programs.start("attach", "front", "--count", "100000")
+        second = await programs.start("blocking", "front", "--count", "30", "--timeout", "5")
+        firstFrames = await first.frames(30, timeout=10)
+        secondFrames = await second.frames(30, timeout=10)
+        assert (await second.until("done"))["mappingsAfter"] == 0, "the blocking program kept memory mapped"
+        code, out, _ = await _run("list", "--json")
+        assert code == 0
+        streams = {stream["name"]: stream for stream in json.loads(out)}
+        assert streams["front"]["kind"] == "SyntheticCamera" and streams["front"]["shape"] == [240, 320, 3]
+        assert 25 < streams["front"]["fps"] < 35 and streams["front"]["programs"] == 1
+        assert streams["mic"]["kind"] == "SyntheticMicrophone" and streams["mic"]["sampleRate"] == 48000
+        code, table, _ = await _run("list")
+        assert code == 0 and table.splitlines()[0].split()[:3] == ["NAME", "KIND", "FORMAT"]
+        assert "320x240" in table and "48000 Hz" in table
+        byFirst = {frame["seq"]: frame["crc"] for frame in firstFrames}
+        common = [frame for frame in secondFrames if frame["seq"] in byFirst]
+        assert len(common) >= 10, "the two programs saw different frames"
+        assert all(frame["crc"] == byFirst[frame["seq"]] for frame in common)
+        assert all(frame["stamp"] == frame["seq"] for frame in firstFrames + secondFrames)
+        daemon.kill(signal.SIGTERM)
+        assert await daemon.exitCode(10) == 0
+        rest = (await daemon.process.stdout.read()).decode()
+        assert "rtcbot serve: stopped" in rest
+    code, out, _ = await _run("list")
+    assert code == 0 and out.startswith("no streams are published")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["serve"], "needs something to publish"),
+        (["serve", "--synthetic", "--name", "../x"], "not a valid stream name"),
+        (["serve", "--synthetic", "--width", "0"], "--width must be at least 1"),
+        (["serve", "--synthetic", "--group", "no-such-group"], "no group 'no-such-group'"),
+    ],
+)
+async def test_bad_serve_arguments_end_with_one_line_and_status_2(arguments: list[str], message: str) -> None:
+    code, _, err = await _run(*arguments)
+    assert code == 2 and message in err, err
+
+
+async def test_the_blocking_iterator_times_out_when_nothing_is_published() -> None:
+    async with Programs() as programs:
+        program = await programs.start("blocking", "nobody", "--timeout", "0.3")
+        end = await program.until("done")
+    assert end["error"] == "TimeoutError" and "'nobody'" in end["message"]
