@@ -118,11 +118,11 @@ async def runCell(transport: str, size: str, rate: str, receivers: int, seconds:
     )
 
 
-async def runAll(seconds: float, quick: bool, transports: list[str]) -> list[Cell]:
+async def runAll(seconds: float, quick: bool, transports: list[str], counts: list[int]) -> list[Cell]:
+    """Every cell of the matrix, one after the other (``quick``: 640x480 at 30 fps only)."""
     cells = []
     sizes = ["640x480"] if quick else list(SIZES)
     rates = ["30 fps"] if quick else list(RATES)
-    counts = [1] if quick else [1, 4, 8]
     index = 0
     for size in sizes:
         for rate in rates:
@@ -153,7 +153,9 @@ def ratios(cells: list[Cell]) -> list[dict[str, Any]]:
             found = _find(cells, other, cell.size, cell.rate, cell.receivers)
             if found is not None and found.latencyUs and cell.latencyUs:
                 row[f"p50 ÷ {other}"] = round(cell.latencyUs["p50"] / found.latencyUs["p50"], 2)
-        alone = _find(cells, "inprogram", cell.size, cell.rate, 1)
+        alone = _find(cells, "inprogram", cell.size, cell.rate, 1) or _find(
+            cells, "inprogram", cell.size, cell.rate, cell.receivers
+        )
         if alone is not None and alone.senderCpuUsPerFrame:
             row["sender CPU ÷ in-program x1"] = round(cell.senderCpuUsPerFrame / alone.senderCpuUsPerFrame, 2)
         rows.append(row)
@@ -182,10 +184,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--quick", action="store_true", help="640x480 at 30 fps to one program only")
     parser.add_argument("--transports", default=",".join(TRANSPORTS))
+    parser.add_argument("--programs", default="1,4,8", help="numbers of receiving programs")
     parser.add_argument("--json", default="streams-benchmark.json")
     arguments = parser.parse_args()
     transports = arguments.transports.split(",")
-    cells = asyncio.run(runAll(arguments.seconds, arguments.quick, transports))
+    counts = [int(n) for n in arguments.programs.split(",")]
+    cells = asyncio.run(runAll(arguments.seconds, arguments.quick, transports, counts))
     print(table(cells))
     found = ratios(cells)
     for row in found:

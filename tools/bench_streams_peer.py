@@ -98,6 +98,8 @@ class GatedSource(ProcessSubscriptionProducer[Any]):
             self._put_nowait(self.frames[index % len(self.frames)])
             index += 1
         self._put_nowait(END)
+        while not self._shouldClose:  # stays, so that its CPU time can still be read
+            time.sleep(0.05)
 
 
 async def sendRtcbot(arguments: argparse.Namespace, frames: list[np.ndarray[Any, Any]], local: bool) -> dict[str, Any]:

@@ -46,6 +46,8 @@ class Kind(enum.IntEnum):
     HELLO = 12  # attached program -> publisher: what it wants (JSON)
     INFO = 13  # publisher -> attached program: the stream and its state (JSON)
     REFUSED = 14  # publisher -> attached program: why it may not attach (UTF-8)
+    ANNOUNCEMENTS = 15  # publisher -> attached program: its announcement page (fd attached)
+    WAKEUP = 16  # publisher -> attached program: the eventfd written after announcing (fd attached)
 
 
 _KINDS: dict[int, Kind] = {int(kind): kind for kind in Kind}  # faster than Kind(value)

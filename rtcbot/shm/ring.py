@@ -267,6 +267,10 @@ class SlotReader:
             old.close()
         self._rings[info.generation] = ring
 
+    def knows(self, generation: int) -> bool:
+        """True once the ring of ``generation`` was added (and until it retires)."""
+        return generation in self._rings
+
     def retire(self, generation: int) -> None:
         """The writer is done with a ring: forget it (live frames keep it mapped)."""
         ring = self._rings.pop(generation, None)

@@ -6,9 +6,7 @@ import asyncio
 import errno
 import logging
 import os
-import pickle
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,16 +15,9 @@ from typing import Any
 from ..base.base import BaseSubscriptionProducer, ProducerStatistics
 from ..shm.channel import LoopChannel
 from ..shm.frame import Frame
-from ..shm.protocol import (
-    Kind,
-    MessageReader,
-    decodeFrame,
-    decodeReady,
-    decodeRetire,
-    decodeRing,
-    encodeRelease,
-)
-from ..shm.ring import SlotReader
+from ..shm.protocol import Kind, MessageReader, decodeReady
+from ._announcements import EdgeWatch
+from ._receiving import Announcements
 from ._errors import NotAllowedToAttach, PublisherGone
 from ._names import checkName, describeUser, publishedNames, socketPath, streamDirectory
 from ._socket import unixSocket
@@ -93,7 +84,8 @@ def waitingMessage(name: str, seconds: float) -> str:
 
 
 class _Connection:
-    """One connection to a publisher: its socket, and the rings it announced."""
+    """One connection to a publisher: its socket, its announcement page, and the rings it
+    announced."""
 
     def __init__(
         self,
@@ -104,38 +96,35 @@ class _Connection:
     ) -> None:
         self._stream = stream
         self._loop = loop
-        self._loopThread = threading.get_ident()
         self._ended = ended
-        self.reader = SlotReader(self._release)
+        self.announcements = Announcements(stream._deliver)
         self.publisherPid: int | None = None
+        self._wakeup: EdgeWatch | None = None
         self._channel = LoopChannel(sock, self._onMessage, self._onEnd)
         self._channel.attach(loop)
         self._channel.send(hello(WANT_FRAMES, os.getpid()))
-
-    def _release(self, generation: int, slot: int) -> None:
-        message = encodeRelease(generation, slot)
-        if threading.get_ident() == self._loopThread:
-            self._channel.sendSoon(message)
-            return
-        try:
-            self._loop.call_soon_threadsafe(self._channel.sendSoon, message)
-        except RuntimeError:  # the loop has closed: the publisher sees the socket close
-            pass
 
     def _finish(self, how: str) -> None:
         if not self._ended.done():
             self._ended.set_result(how)
 
+    def _onWakeup(self) -> None:
+        assert self._wakeup is not None
+        self._wakeup.consume()
+        self.announcements.deliverNew(self._drainSocket)
+
+    def _drainSocket(self) -> None:
+        self._channel.receiveAvailable(maxReads=0)
+
     def _onMessage(self, kind: Kind, payload: bytes, reader: MessageReader) -> None:
         stream = self._stream
-        if kind is Kind.FRAME:
-            stream._deliver(self.reader.frame(decodeFrame(payload), time.monotonic_ns()))
-        elif kind is Kind.NEW_RING:
-            self.reader.addRing(decodeRing(payload), reader.takeFd())
-        elif kind is Kind.RETIRE_RING:
-            self.reader.retire(decodeRetire(payload))
+        if self.announcements.handle(kind, payload, reader):
+            return
+        if kind is Kind.WAKEUP:
+            self._wakeup = EdgeWatch(reader.takeFd())
+            self._loop.add_reader(self._wakeup.fileno(), self._onWakeup)
         elif kind is Kind.ITEM:
-            stream._deliver(pickle.loads(payload))
+            self.announcements.deliverItem(payload, self._drainSocket)
         elif kind is Kind.INFO:
             info = decodeJson(payload)
             self.publisherPid = int(info["pid"])
@@ -152,8 +141,11 @@ class _Connection:
         self._finish(ENDED_LOST)
 
     def close(self) -> None:
+        if self._wakeup is not None:
+            self._loop.remove_reader(self._wakeup.fileno())
+            self._wakeup.close()
         self._channel.close()
-        self.reader.close()
+        self.announcements.close()
 
 
 class AttachedStream(BaseSubscriptionProducer[Frame]):
@@ -281,7 +273,7 @@ class AttachedStream(BaseSubscriptionProducer[Frame]):
             received=self._received,
             missed=self._missed,
             attachments=self._attachments,
-            slotsInUse=0 if connection is None else connection.reader.inUse,
+            slotsInUse=0 if connection is None else connection.announcements.inUse,
             publisherPid=None if connection is None else connection.publisherPid,
         )
 

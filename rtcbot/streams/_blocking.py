@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import os
+import select
 import socket
 import time
-from collections import deque
 from collections.abc import Iterator
+from typing import Any
 
 from ..shm.channel import BlockingChannel
 from ..shm.frame import Frame
-from ..shm.protocol import Kind, decodeFrame, decodeRetire, decodeRing, encodeRelease
-from ..shm.ring import SlotReader
+from ..shm.protocol import Kind
+from ._announcements import EdgeWatch
 from ._attached import ENDED_CLOSED, ENDED_LOST, RETRY_INTERVAL, connectError
 from ._errors import NotAllowedToAttach, PublisherGone
 from ._names import socketPath
+from ._receiving import Announcements
 from ._wire import WANT_FRAMES, decodeJson, hello
 
 
@@ -41,28 +43,53 @@ def _connect(name: str, deadline: float | None) -> socket.socket:
 
 
 class _BlockingConnection:
-    """One connection: releases are queued by whatever thread drops a frame, and sent by
-    the iterating thread (a lock taken inside a finalizer could deadlock)."""
+    """One connection, waited on with an epoll of its own: the socket and the wake-ups."""
 
     def __init__(self, sock: socket.socket) -> None:
         self.channel = BlockingChannel(sock)
-        self._releases: deque[tuple[int, int]] = deque()
-        self.reader = SlotReader(lambda generation, slot: self._releases.append((generation, slot)))
+        self.arrived: list[Any] = []
+        self.announcements = Announcements(self.arrived.append)
+        self.wakeup: EdgeWatch | None = None
         self.publisherPid: int | None = None
+        self.ended: str | None = None
+        self._poller = select.epoll()
+        self._poller.register(sock.fileno(), select.EPOLLIN)
 
-    def flushReleases(self) -> None:
-        if not self._releases:
-            return
-        messages = []
-        while self._releases:
-            messages.append(encodeRelease(*self._releases.popleft()))
-        try:
-            self.channel.send(b"".join(messages))
-        except OSError:
-            pass  # the publisher is gone; the next receive says so
+    def wait(self, timeout: float | None) -> None:
+        """Waits for something (at most ``timeout`` s) and handles what came."""
+        self._poller.poll(-1 if timeout is None else timeout)
+        self._handle(self.channel.receive(block=False))
+        if self.channel.ended and self.ended is None:
+            self.ended = ENDED_LOST
+        if self.wakeup is not None:
+            self.wakeup.consume()
+        self.announcements.deliverNew(self._drain)
+
+    def _drain(self) -> None:
+        self._handle(self.channel.receive(block=True))
+
+    def _handle(self, messages: list[tuple[Kind, bytes]]) -> None:
+        for kind, payload in messages:
+            if self.announcements.handle(kind, payload, self.channel.reader):
+                continue
+            if kind is Kind.WAKEUP:
+                self.wakeup = EdgeWatch(self.channel.reader.takeFd())
+                self._poller.register(self.wakeup.fileno(), select.EPOLLIN)
+            elif kind is Kind.ITEM:
+                self.announcements.deliverItem(payload, self._drain)
+            elif kind is Kind.INFO:
+                self.publisherPid = int(decodeJson(payload)["pid"])
+            elif kind is Kind.REFUSED:
+                raise NotAllowedToAttach(payload.decode(errors="replace"))
+            elif kind is Kind.CLOSE:
+                self.ended = ENDED_CLOSED
 
     def close(self) -> None:
-        self.reader.close()
+        self.arrived.clear()
+        self._poller.close()
+        if self.wakeup is not None:
+            self.wakeup.close()
+        self.announcements.close()
         self.channel.close()
 
 
@@ -71,36 +98,20 @@ def blockingFrames(name: str, reattach: bool, timeout: float | None) -> Iterator
     while True:
         deadline = None if timeout is None else time.monotonic() + timeout
         connection = _BlockingConnection(_connect(name, deadline))
-        how = None
         try:
             connection.channel.send(hello(WANT_FRAMES, os.getpid()))
-            while how is None:
-                connection.flushReleases()
-                messages = connection.channel.receive(block=True, timeout=_remaining(deadline))
-                if connection.channel.ended:
-                    how = ENDED_LOST
-                elif not messages and _remaining(deadline) == 0:
+            while connection.ended is None:
+                connection.wait(_remaining(deadline))
+                if not connection.arrived and connection.ended is None and _remaining(deadline) == 0:
                     raise TimeoutError(f"no frame from stream {name!r} in {timeout:g} s")
-                for kind, payload in messages:
-                    if kind is Kind.FRAME:
-                        deadline = None if timeout is None else time.monotonic() + timeout
-                        yield connection.reader.frame(decodeFrame(payload), time.monotonic_ns())
-                    elif kind is Kind.NEW_RING:
-                        connection.reader.addRing(decodeRing(payload), connection.channel.reader.takeFd())
-                    elif kind is Kind.RETIRE_RING:
-                        connection.reader.retire(decodeRetire(payload))
-                    elif kind is Kind.INFO:
-                        connection.publisherPid = int(decodeJson(payload)["pid"])
-                    elif kind is Kind.REFUSED:
-                        raise NotAllowedToAttach(payload.decode(errors="replace"))
-                    elif kind is Kind.CLOSE:
-                        how = ENDED_CLOSED
-                        break
+                while connection.arrived:
+                    deadline = None if timeout is None else time.monotonic() + timeout
+                    yield connection.arrived.pop(0)
         finally:
             connection.close()
         if reattach:
             continue
-        if how == ENDED_CLOSED:
+        if connection.ended == ENDED_CLOSED:
             return
         raise PublisherGone(
             f"the publisher of stream {name!r} (pid {connection.publisherPid}) went away without closing it"

@@ -23,11 +23,11 @@ from ..base.events import baseEventHandler
 from ..shm.channel import LoopChannel
 from ..shm.frame import Frame
 from ..shm.protocol import (
+    HEADER,
     FrameHeader,
     Kind,
     MessageReader,
     RingInfo,
-    decodeRelease,
     encode,
     encodeFrame,
     encodeReady,
@@ -35,6 +35,7 @@ from ..shm.protocol import (
     encodeRing,
 )
 from ..shm.ring import SharedRing, fitsInSlot
+from ._announcements import MAX_HELD, MAX_PAYLOAD, REAP_AFTER, AnnouncementPage
 from ._copyring import CopyRing
 from ._names import checkName, describeUser, ensureStreamDirectory, groupId, groupsOf, peerCredentials
 from ._socket import ClaimedSocket
@@ -43,8 +44,6 @@ from ._wire import WANT_FRAMES, WANT_INFO, decodeJson, encodeJson
 if TYPE_CHECKING:
     from ..base.base import BaseSubscriptionProducer
 
-#: A program whose socket has this much unsent is skipped until it catches up.
-PROGRAM_HIGH_WATER = 1 << 20
 #: Most programs attached at once.
 MAX_PROGRAMS = 64
 #: Slots of the publication's own, for arrays that were not in shared memory.
@@ -96,17 +95,26 @@ def _slotOf(item: object) -> tuple[Frame, SharedRing, int] | None:
 
 
 class _Program:
-    """One attached program: its socket, the rings it has, the frames it holds."""
+    """One attached program: its socket and page, the rings it has, the frames it holds."""
 
     def __init__(self, publication: Publication, sock: socket.socket, pid: int, uid: int) -> None:
         self.pid, self.uid = pid, uid
         self._publication = publication
         self._channel = LoopChannel(sock, self._onMessage, self._onEnd)
+        self._page: AnnouncementPage | None = None
         self._rings: dict[int, SharedRing] = {}
-        self._held: dict[tuple[int, int], Frame] = {}
-        self.wantsFrames = False
+        self._held: dict[int, Frame] = {}  # by ticket
         self.sent = 0
         self.skipped = 0
+        self._order = 0  # the place of the next frame or item among those sent to the program
+
+    @property
+    def wantsFrames(self) -> bool:
+        return self._page is not None
+
+    @property
+    def holds(self) -> bool:
+        return bool(self._held)
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._channel.attach(loop)
@@ -114,30 +122,27 @@ class _Program:
     def statistics(self) -> AttachedProgram:
         return AttachedProgram(self.pid, self.uid, self.sent, self.skipped, len(self._held))
 
-    def offer(self, frame: Frame, ring: SharedRing, slot: int, limit: int) -> None:
-        """Announces ``frame`` unless the program holds ``limit`` frames or lags behind."""
-        if not self.wantsFrames:
-            return
-        if len(self._held) >= limit or self._channel.pendingBytes > PROGRAM_HIGH_WATER:
+    def reap(self) -> None:
+        """Lets go of the frames the program has given back."""
+        page = self._page
+        if page is not None and self._held:
+            for ticket in [ticket for ticket in self._held if page.givenBack(ticket)]:
+                del self._held[ticket]
+
+    def offer(self, frame: Frame, ring: SharedRing, payload: bytes, limit: int) -> bool:
+        """Announces ``frame`` (True) unless the program holds ``limit`` frames (False)."""
+        page = self._page
+        if page is None:
+            return False
+        if len(self._held) >= limit:
             self.skipped += 1
-            return
+            return False
         if ring.key not in self._rings:
             self._announceRing(ring)
-        header = FrameHeader(
-            ring.key,
-            slot,
-            frame.sequence,
-            frame.timestamp,
-            frame.writtenNs,
-            frame.announcedNs,
-            self.skipped,
-            frame.deviceTimestamp,
-            frame.dtype,
-            frame.shape,
-        )
-        self._held[(ring.key, slot)] = frame
+        self._held[page.announce(payload, self._order)] = frame
+        self._order += 1
         self.sent += 1
-        self._channel.send(encodeFrame(header))
+        return True
 
     def _announceRing(self, ring: SharedRing) -> None:
         for key, old in list(self._rings.items()):
@@ -151,21 +156,28 @@ class _Program:
         if self.wantsFrames:
             self._channel.send(message)
 
+    def sendItem(self, pickled: bytes) -> None:
+        """Sends an item (not an array) in its place among the frames."""
+        if self.wantsFrames:
+            self._channel.send(encode(Kind.ITEM, self._order.to_bytes(8, "little") + pickled))
+            self._order += 1
+
     def _onMessage(self, kind: Kind, payload: bytes, reader: MessageReader) -> None:
-        if kind is Kind.RELEASE:
-            self._held.pop(decodeRelease(payload), None)
-        elif kind is Kind.HELLO:
-            try:
-                want = decodeJson(payload).get("want")
-            except ValueError:
-                want = None
-            if want not in (WANT_FRAMES, WANT_INFO):
-                self._publication._protocolError(self, f"a HELLO asking for {want!r}")
-                return
-            self._channel.send(encodeJson(Kind.INFO, self._publication.describe()))
-            self.wantsFrames = want == WANT_FRAMES
-        else:
+        if kind is not Kind.HELLO or self._page is not None:
             self._publication._protocolError(self, f"a {kind.name} message")
+            return
+        try:
+            want = decodeJson(payload).get("want")
+        except ValueError:
+            want = None
+        if want not in (WANT_FRAMES, WANT_INFO):
+            self._publication._protocolError(self, f"a HELLO asking for {want!r}")
+            return
+        if want == WANT_FRAMES:
+            self._page = AnnouncementPage(f"stream-{self._publication.name}-{self.pid}")
+            self._channel.send(encode(Kind.ANNOUNCEMENTS), self._page.fd)
+            self._channel.send(encode(Kind.WAKEUP), self._publication._wakeup)
+        self._channel.send(encodeJson(Kind.INFO, self._publication.describe()))
 
     def _onEnd(self) -> None:
         self._publication._forget(self)
@@ -175,6 +187,8 @@ class _Program:
         self._held.clear()
         self._rings.clear()
         self._channel.close()
+        if self._page is not None:
+            self._page.close()
 
     async def closeAfterSending(self, message: bytes, timeout: float) -> None:
         """Sends ``message`` (e.g. CLOSE), waits up to ``timeout`` s for it to leave, closes."""
@@ -204,8 +218,8 @@ class Publication(baseEventHandler):
         logger: logging.Logger | None = None,
     ) -> None:
         checkName(name)
-        if slotsPerProgram < 1:
-            raise ValueError(f"slotsPerProgram must be at least 1, got {slotsPerProgram}")
+        if not 1 <= slotsPerProgram <= MAX_HELD:
+            raise ValueError(f"slotsPerProgram must be between 1 and {MAX_HELD}, got {slotsPerProgram}")
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -227,13 +241,16 @@ class Publication(baseEventHandler):
         self._lastShape: tuple[list[int], str] | None = None
         self._closing: set[asyncio.Task[None]] = set()
         self._onItemListener = self._onItem
+        self._reapTimer: asyncio.TimerHandle | None = None
         path = ensureStreamDirectory() / f"{name}.sock"
         self._socket = ClaimedSocket(name, path, 0o600 if gid is None else 0o660, gid)
+        self._wakeup = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)  # written once per frame for all
         try:
             producer.subscribe(self._onItemListener)
         except BaseException:
             self._socket.close()
             self._copies.close()
+            os.close(self._wakeup)
             raise
         self.path = path
         loop.add_reader(self._socket.sock.fileno(), self._accept)
@@ -315,8 +332,52 @@ class Publication(baseEventHandler):
             return
         frame, ring, slot = found
         self._noteShape(frame)
+        self._announce(frame, ring, slot)
+
+    def _announce(self, frame: Frame, ring: SharedRing, slot: int) -> None:
+        header = FrameHeader(
+            ring.key,
+            slot,
+            frame.sequence,
+            frame.timestamp,
+            frame.writtenNs,
+            frame.announcedNs,
+            0,
+            frame.deviceTimestamp,
+            frame.dtype,
+            frame.shape,
+        )
+        payload = encodeFrame(header)[HEADER.size :]
+        if len(payload) > MAX_PAYLOAD:
+            self._rateLimitedLog.log(
+                "tooManyDimensions", logging.ERROR, "a frame of shape %s cannot be published: too many dimensions",
+                frame.shape,
+            )
+            return
+        announced = False
         for program in self._programs:
-            program.offer(frame, ring, slot, self._slotsPerProgram)
+            program.reap()
+            announced = program.offer(frame, ring, payload, self._slotsPerProgram) or announced
+        if announced:
+            try:
+                os.eventfd_write(self._wakeup, 1)
+            except BlockingIOError:  # the count is at its maximum: everyone is awake anyway
+                pass
+        self._armReap()
+
+    def _armReap(self) -> None:
+        """Looks for given-back frames again soon, should no frame come to trigger it."""
+        if self._reapTimer is not None:
+            self._reapTimer.cancel()
+            self._reapTimer = None
+        if any(program.holds for program in self._programs):
+            self._reapTimer = self._loop.call_later(REAP_AFTER, self._reapNow)
+
+    def _reapNow(self) -> None:
+        self._reapTimer = None
+        for program in self._programs:
+            program.reap()
+        self._armReap()
 
     def _noteShape(self, array: Any) -> None:
         self._lastShape = (list(array.shape), str(array.dtype))
@@ -325,7 +386,7 @@ class Publication(baseEventHandler):
         if not self._programs:
             return
         try:
-            message = encode(Kind.ITEM, pickle.dumps(item, pickle.HIGHEST_PROTOCOL))
+            pickled = pickle.dumps(item, pickle.HIGHEST_PROTOCOL)
         except Exception as error:
             self._rateLimitedLog.log(
                 ("unpicklable", type(item)),
@@ -337,7 +398,7 @@ class Publication(baseEventHandler):
             )
             return
         for program in self._programs:
-            program.send(message)
+            program.sendItem(pickled)
 
     def _onProducerReady(self) -> None:
         if not self.closed:
@@ -404,6 +465,9 @@ class Publication(baseEventHandler):
             self._closing.add(task)
             task.add_done_callback(self._closingDone)
         self._copies.close()
+        if self._reapTimer is not None:
+            self._reapTimer.cancel()
+        os.close(self._wakeup)
         super().close()
 
     def _closingDone(self, task: asyncio.Task[None]) -> None:

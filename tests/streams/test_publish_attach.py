@@ -115,3 +115,22 @@ async def test_a_second_publisher_of_a_name_is_refused_and_the_first_goes_on() -
     for camera in (first, second):
         camera.close()
         await camera
+
+
+async def test_a_frame_held_for_long_stays_intact_while_many_more_pass() -> None:
+    async with SyntheticCamera(64, 48, fps=120) as camera, camera.publish("front"):
+        stream = rtcbot.attach("front")
+        frames = stream.subscribe()
+        kept = await asyncio.wait_for(frames.get(), 5)
+        keptCopy = kept.copy()
+        sequences = []
+        for _ in range(60):  # more than the announcement page's 16 entries, with one ticket out
+            frame = await asyncio.wait_for(frames.get(), 5)
+            sequences.append(frame.sequence)
+            del frame
+        assert sequences == list(range(sequences[0], sequences[0] + 60)), "frames were lost"
+        assert np.array_equal(kept, keptCopy), "the held frame's slot was written again"
+        assert kept.sequence < sequences[0]
+        del kept
+        stream.close()
+        await stream
