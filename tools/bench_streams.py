@@ -43,8 +43,9 @@ class Cell:
     senderCpuUsPerFrame: float
     senderCpuPercent: float
     receiverCpuUsPerFrame: float
-    readBytesPerFrame: float
-    """Bytes each receiver read through system calls per frame (the frames' own bytes when copied)."""
+    copiedBytesPerFrame: float
+    """Bytes copied into each receiving program per frame: 0 when its frames are views of
+    the sender's shared memory (checked in /proc/self/maps), else the frame's size."""
     copiedBytes: int = 0
     note: str = ""
 
@@ -71,6 +72,7 @@ async def _waitReady(process: asyncio.subprocess.Process) -> None:
 
 
 async def runCell(transport: str, size: str, rate: str, receivers: int, seconds: float, index: int) -> Cell:
+    """Runs one sender and its receivers (each a program of its own) and sums them up."""
     width, height = SIZES[size]
     name = f"bench{index}"
     common = [name, "--width", str(width), "--height", str(height), "--fps", str(RATES[rate])]
@@ -112,7 +114,7 @@ async def runCell(transport: str, size: str, rate: str, receivers: int, seconds:
         round(sent["cpuSeconds"] * 1e6 / sentCount, 1),
         round(sent["cpuSeconds"] * 100 / seconds, 1),
         round(float(np.mean([r["cpuSeconds"] * 1e6 / max(r["frames"], 1) for r in received])), 1),
-        round(float(np.mean([r["readBytes"] / max(r["frames"], 1) for r in received])), 1),
+        float(np.mean([r["copiedBytesPerFrame"] or 0 for r in received])),
         int(sent.get("copiedBytes", 0)),
         f"source dropped {sent.get('sourceDropped', 0)}, skipped {sent.get('skipped', 0)}",
     )
@@ -166,14 +168,14 @@ def table(cells: list[Cell]) -> str:
     """The cells for people."""
     lines = [
         f"{'transport':10} {'size':10} {'rate':9} {'n':>2} {'p50 ms':>7} {'p99 ms':>7} {'got':>5} "
-        f"{'send us/f':>9} {'recv us/f':>9} {'read B/f':>10}"
+        f"{'send us/f':>9} {'recv us/f':>9} {'copied B/f':>10}"
     ]
     for c in cells:
         p50 = c.latencyUs.get("p50", float("nan")) / 1000
         p99 = c.latencyUs.get("p99", float("nan")) / 1000
         lines.append(
             f"{c.transport:10} {c.size:10} {c.rate:9} {c.receivers:>2} {p50:7.2f} {p99:7.2f} {c.delivered:5.2f} "
-            f"{c.senderCpuUsPerFrame:9.0f} {c.receiverCpuUsPerFrame:9.0f} {c.readBytesPerFrame:10.0f}"
+            f"{c.senderCpuUsPerFrame:9.0f} {c.receiverCpuUsPerFrame:9.0f} {c.copiedBytesPerFrame:10.0f}"
         )
     return "\n".join(lines)
 

@@ -18,7 +18,6 @@ import json
 import mmap
 import os
 import socket
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -54,28 +53,36 @@ def say(**fields: Any) -> None:
     print(json.dumps(fields), flush=True)
 
 
-def readChars() -> int:
-    """Bytes this process has read with read-like system calls (sockets included)."""
-    for line in Path("/proc/self/io").read_text().splitlines():
-        if line.startswith("rchar:"):
-            return int(line.split()[1])
-    return 0
+def inSharedMapping(array: np.ndarray[Any, Any]) -> bool:
+    """True when ``array``'s memory lies in a shared mapping of this process (/proc/self/maps):
+    a view of the sender's memory. Otherwise the frame was copied into this process."""
+    address = array.ctypes.data
+    for line in Path("/proc/self/maps").read_text().splitlines():
+        span, permissions = line.split()[:2]
+        start, end = (int(value, 16) for value in span.split("-"))
+        if start <= address < end:
+            return permissions[3] == "s"
+    return False
 
 
 class Recorder:
-    """Capture → resumed latencies of the frames after the warm-up."""
+    """Capture → resumed latencies of the frames after the warm-up, and whether a frame
+    reached the receiver without a copy (checked on one frame)."""
 
     def __init__(self) -> None:
         self.latencies: list[int] = []
         self.frames = 0
+        self.copiedBytesPerFrame: int | None = None
         self._firstNs = 0
 
-    def record(self, captureNs: int) -> None:
+    def record(self, captureNs: int, array: np.ndarray[Any, Any]) -> None:
         now = time.monotonic_ns()
         self.frames += 1
         self._firstNs = self._firstNs or captureNs
         if captureNs - self._firstNs >= WARMUP_NS:
             self.latencies.append(now - captureNs)
+            if self.copiedBytesPerFrame is None:
+                self.copiedBytesPerFrame = 0 if inSharedMapping(array) else array.nbytes
 
 
 class GatedSource(ProcessSubscriptionProducer[Any]):
@@ -118,16 +125,21 @@ async def sendRtcbot(arguments: argparse.Namespace, frames: list[np.ndarray[Any,
                 if not ended.done():
                     ended.set_result(None)
                 return
-            recorder.record(item.timestamp)
+            recorder.record(item.timestamp, item)
             del item
 
-    tasks = [asyncio.ensure_future(subscriber(recorder, source.subscribe())) for recorder in recorders]
+    tasks = [asyncio.ensure_future(subscriber(recorder, source.subscribe(asyncio.Queue()))) for recorder in recorders]
     publication = None
     if local:
         say(ready=True)
     else:
         publication = source.publish(arguments.name, slotsPerProgram=2)
-        source.subscribe(lambda item: isinstance(item, str) and not ended.done() and ended.set_result(None))
+
+        def onItem(item: Any) -> None:
+            if isinstance(item, str) and not ended.done():
+                ended.set_result(None)
+
+        source.subscribe(onItem)
         say(ready=True)
         while len(publication.statistics().programs) < arguments.receivers:
             await asyncio.sleep(0.01)
@@ -146,7 +158,7 @@ async def sendRtcbot(arguments: argparse.Namespace, frames: list[np.ndarray[Any,
         "sourceDropped": statistics.fromChild.dropped["slotsFull"],
     }
     if local:
-        result["receivers"] = [receiverResult(recorder, 0.0, 0) for recorder in recorders]
+        result["receivers"] = [receiverResult(recorder, 0.0) for recorder in recorders]
     if publication is not None:
         published = publication.statistics()
         result["copiedBytes"] = published.copiedBytes
@@ -159,17 +171,17 @@ async def sendRtcbot(arguments: argparse.Namespace, frames: list[np.ndarray[Any,
     return result
 
 
-def receiverResult(recorder: Recorder, cpuSeconds: float, readBytes: int) -> dict[str, Any]:
+def receiverResult(recorder: Recorder, cpuSeconds: float) -> dict[str, Any]:
     """What a receiver reports."""
     return {
         "frames": recorder.frames,
         "latenciesNs": recorder.latencies,
         "cpuSeconds": cpuSeconds,
-        "readBytes": readBytes,
+        "copiedBytesPerFrame": recorder.copiedBytesPerFrame,
     }
 
 
-async def receiveRtcbot(name: str, record: Callable[[int], None]) -> int:
+async def receiveRtcbot(name: str, record: Callable[[int, np.ndarray[Any, Any]], None]) -> int:
     stream = attach(name, reattach=False)
     queue = stream.subscribe()
     await stream.onReady()
@@ -180,7 +192,7 @@ async def receiveRtcbot(name: str, record: Callable[[int], None]) -> int:
         if isinstance(item, str):
             break
         assert isinstance(item, Frame)
-        record(item.timestamp)
+        record(item.timestamp, item)
         frames += 1
         del item
     stream.close()
@@ -235,7 +247,7 @@ def sendRaw(arguments: argparse.Namespace, frames: list[np.ndarray[Any, Any]]) -
     return {"sent": index, "cpuSeconds": cpu, "sourceDropped": 0}
 
 
-async def receiveRaw(name: str, shape: tuple[int, ...], dtype: str, record: Callable[[int], None]) -> int:
+async def receiveRaw(name: str, shape: tuple[int, ...], dtype: str, record: Callable[[int, np.ndarray[Any, Any]], None]) -> int:
     loop = asyncio.get_running_loop()
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect(_rawPath(name))
@@ -261,7 +273,7 @@ async def receiveRaw(name: str, shape: tuple[int, ...], dtype: str, record: Call
     frames = 0
     while (slot := await arrived.get()) != RAW_END:
         assert slots[slot].shape == shape
-        record(int(stamps[slot]))
+        record(int(stamps[slot]), slots[slot])
         frames += 1
     loop.remove_reader(sock.fileno())
     sock.close()
@@ -277,7 +289,7 @@ def _frames(arguments: argparse.Namespace) -> list[np.ndarray[Any, Any]]:
 async def _receive(arguments: argparse.Namespace) -> dict[str, Any]:
     recorder = Recorder()
     shape, dtype = (arguments.height, arguments.width, 3), "uint8"
-    readBefore, cpuBefore = readChars(), _cpuSeconds(os.getpid()) or 0
+    cpuBefore = _cpuSeconds(os.getpid()) or 0
     if arguments.transport == "rtcbot":
         await receiveRtcbot(arguments.name, recorder.record)
     elif arguments.transport == "rawshm":
@@ -287,7 +299,7 @@ async def _receive(arguments: argparse.Namespace) -> dict[str, Any]:
 
         receive = streambaselines.receiveZmq if arguments.transport == "zmq" else streambaselines.receiveIceoryx2
         await receive(arguments.name, shape, dtype, recorder.record)
-    return receiverResult(recorder, (_cpuSeconds(os.getpid()) or 0) - cpuBefore, readChars() - readBefore)
+    return receiverResult(recorder, (_cpuSeconds(os.getpid()) or 0) - cpuBefore)
 
 
 def _send(arguments: argparse.Namespace) -> dict[str, Any]:
@@ -323,4 +335,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -56,6 +56,14 @@ async def test_serve_publishes_what_separately_started_programs_attach_to_and_li
         assert len(common) >= 10, "the two programs saw different frames"
         assert all(frame["crc"] == byFirst[frame["seq"]] for frame in common)
         assert all(frame["stamp"] == frame["seq"] for frame in firstFrames + secondFrames)
+        for extra in ([], ["--blocking"]):
+            example = await programs.start(
+                "example", command=[sys.executable, "examples/attach_stream.py", "--name", "front", "--frames", "20", *extra]
+            )
+            assert await example.exitCode(15) == 0
+            assert example.process.stdout is not None
+            printed = (await example.process.stdout.read()).decode()
+            assert "front: 20 frames, last #" in printed and "(240, 320, 3)" in printed, printed
         daemon.kill(signal.SIGTERM)
         assert await daemon.exitCode(10) == 0
         rest = (await daemon.process.stdout.read()).decode()
