@@ -76,7 +76,7 @@ async def runCell(transport: str, size: str, rate: str, receivers: int, seconds:
     width, height = SIZES[size]
     name = f"bench{index}"
     common = [name, "--width", str(width), "--height", str(height), "--fps", str(RATES[rate])]
-    pipes: dict[str, Any] = dict(stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    pipes: dict[str, Any] = dict(stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, limit=1 << 28)
     sender = await asyncio.create_subprocess_exec(
         *PEER, "send", transport, *common, "--seconds", str(seconds), "--receivers", str(receivers), **pipes
     )

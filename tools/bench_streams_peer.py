@@ -76,6 +76,7 @@ class Recorder:
         self._firstNs = 0
 
     def record(self, captureNs: int, array: np.ndarray[Any, Any]) -> None:
+        """Notes one frame that has just reached the receiving coroutine."""
         now = time.monotonic_ns()
         self.frames += 1
         self._firstNs = self._firstNs or captureNs
@@ -110,6 +111,8 @@ class GatedSource(ProcessSubscriptionProducer[Any]):
 
 
 async def sendRtcbot(arguments: argparse.Namespace, frames: list[np.ndarray[Any, Any]], local: bool) -> dict[str, Any]:
+    """A process producer, published (or with ``local`` subscribers of its own), once the
+    receivers are there."""
     import multiprocessing
 
     go = multiprocessing.get_context("forkserver").Event()
@@ -182,6 +185,7 @@ def receiverResult(recorder: Recorder, cpuSeconds: float) -> dict[str, Any]:
 
 
 async def receiveRtcbot(name: str, record: Callable[[int, np.ndarray[Any, Any]], None]) -> int:
+    """Attaches to ``name`` and records each frame until the sender's end item."""
     stream = attach(name, reattach=False)
     queue = stream.subscribe()
     await stream.onReady()
@@ -248,6 +252,7 @@ def sendRaw(arguments: argparse.Namespace, frames: list[np.ndarray[Any, Any]]) -
 
 
 async def receiveRaw(name: str, shape: tuple[int, ...], dtype: str, record: Callable[[int, np.ndarray[Any, Any]], None]) -> int:
+    """Maps the rawshm ring and records each announced slot until the end byte."""
     loop = asyncio.get_running_loop()
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect(_rawPath(name))

@@ -29,6 +29,9 @@ from typing import Any, NoReturn
 from .progress import Progress
 from .report import details, ratioText, ratios, table, writeJson
 from .roundtrip import runRoundTrip
+from rtcbot.streams._names import checkName
+
+from .attachrun import runPublished
 from .scenarios import FrameSize, ProfilerError, RunResult, Scenario, runBaseline, runRtcbot
 from .webrtcrun import runWebrtc
 
@@ -97,6 +100,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         help="also run rawshm and RTCBot 0.2.5's pickled queue (with --via webrtc: the bare pipeline)")
     parser.add_argument("--via", choices=("pipeline", "webrtc"), default="pipeline",
                         help="webrtc: send the frames through an RTCConnection to another process (VP8)")
+    parser.add_argument("--attach", metavar="NAME",
+                        help="measure the named stream NAME (e.g. of rtcbot serve) from this program; with "
+                        "--compare, publish the source as NAME and measure an attached program beside it")
     parser.add_argument("--display", action="store_true", help="also show the frames in a CVDisplay window")
     parser.add_argument("--device", help="sound device (name or index) for mic and roundtrip")
     parser.add_argument("--seconds", type=float, default=5.0, help="measuring time per run (default 5)")
@@ -116,6 +122,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
             fail("--via webrtc measures video: use a camera or the synthetic source and a video size")
         if arguments.display or arguments.slow or arguments.counts != [1]:
             fail("--via webrtc has one subscriber, at the far end: drop --display, --slow and --subscribers")
+    if arguments.attach is not None:
+        try:
+            checkName(arguments.attach)
+        except ValueError as error:
+            fail(str(error))
+        if arguments.via == "webrtc" or arguments.display:
+            fail("--attach measures a named stream: drop --via webrtc and --display")
     if arguments.compare and arguments.source != "synthetic":
         fail("--compare needs --source synthetic: the baselines cannot open devices")
     if arguments.compare and arguments.display:
@@ -139,15 +152,23 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 def plan(arguments: argparse.Namespace) -> list[Scenario]:
     """Every run the arguments ask for, in order."""
-    if arguments.via == "webrtc":
-        transports: tuple[str, ...] = ("webrtc", "rtcbot") if arguments.compare else ("webrtc",)
+    if arguments.attach is not None and not arguments.compare:
+        stream = FrameSize(f"stream {arguments.attach}", (), "uint8")
+        return [
+            Scenario("stream", stream, arguments.fps, count, arguments.slow, False, arguments.seconds, "attached", arguments.attach)
+            for count in arguments.counts
+        ]
+    if arguments.attach is not None:
+        transports: tuple[str, ...] = ("published",)
+    elif arguments.via == "webrtc":
+        transports = ("webrtc", "rtcbot") if arguments.compare else ("webrtc",)
     else:
         transports = ("rtcbot", "rawshm", "pickle") if arguments.compare else ("rtcbot",)
     scenarios: list[Scenario] = []
     for size in arguments.sizes:
         for count in arguments.counts:
             base = Scenario(arguments.source, size, arguments.fps, count, arguments.slow, arguments.display, arguments.seconds)
-            scenarios.extend(replace(base, transport=transport) for transport in transports)
+            scenarios.extend(replace(base, transport=transport, stream=arguments.attach) for transport in transports)
     return scenarios
 
 
@@ -160,8 +181,14 @@ async def profile(arguments: argparse.Namespace, progress: Progress) -> list[Run
         return runs
     for scenario in plan(arguments):
         progress.start(f"{scenario.transport} {scenario.size.label} ×{scenario.subscribers}")
-        run = {"rtcbot": runRtcbot, "webrtc": runWebrtc}.get(scenario.transport, runBaseline)
-        runs.append(await run(scenario, progress.tick))
+        if scenario.transport in ("rtcbot", "attached"):
+            runs.extend(await runRtcbot(scenario, progress.tick))
+        elif scenario.transport == "published":
+            runs.extend(await runPublished(scenario, progress.tick))
+        elif scenario.transport == "webrtc":
+            runs.append(await runWebrtc(scenario, progress.tick))
+        else:
+            runs.append(await runBaseline(scenario, progress.tick))
     return runs
 
 

@@ -67,11 +67,11 @@ def ratios(runs: list[RunResult]) -> list[dict[str, Any]]:
         )
         if pipeline is None:
             continue
-        ours, theirs = (run, pipeline) if run.transport == "webrtc" else (pipeline, run)
+        ours, theirs = (run, pipeline) if run.transport in ("webrtc", "attached") else (pipeline, run)
         mine, baseline = ours.stage(TOTAL), theirs.stage(TOTAL)
         if mine is None or baseline is None:
             continue
-        label = "webrtc ÷ pipeline" if run.transport == "webrtc" else run.transport
+        label = {"webrtc": "webrtc ÷ pipeline", "attached": "attached ÷ in-program"}.get(run.transport, run.transport)
         entry: dict[str, Any] = {"setting": f"{run.size} ×{run.subscribers}" + (" +slow" if run.slow else ""),
                                  "baseline": label}  # fmt: skip
         for name in ("p50", "p99", "mean"):

@@ -5,14 +5,25 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from rtcbot import CVCamera, CVDisplay, Frame, Microphone, MostRecentSubscription, SyntheticCamera, SyntheticMicrophone
-from rtcbot.base import ProcessSubscriptionProducer
+from rtcbot import (
+    CVCamera,
+    CVDisplay,
+    Frame,
+    Microphone,
+    MostRecentSubscription,
+    SyntheticCamera,
+    SyntheticMicrophone,
+    attach,
+)
+from rtcbot.base import BaseSubscriptionProducer
+from rtcbot.streams import AttachedStream
+from rtcbot.streams._attached import waitingMessage
 from rtcbot.devices.testpattern import drawPattern
 
 from .baselines import pickleFromChild, rawFromChild
@@ -55,6 +66,9 @@ class Scenario:
     display: bool
     seconds: float
     transport: str = "rtcbot"
+    stream: str | None = None
+    """The named stream an ``attached`` run attaches to (or the name a ``published`` run
+    publishes its source as)."""
 
 
 @dataclass
@@ -159,8 +173,12 @@ def _drawNow(frame: np.ndarray[Any, Any], index: int) -> None:
     drawPattern(frame, index, time.monotonic_ns())
 
 
-def openSource(scenario: Scenario) -> ProcessSubscriptionProducer[Frame]:
-    """The producer a scenario measures: SyntheticCamera or -Microphone, Microphone or CVCamera."""
+def openSource(scenario: Scenario) -> BaseSubscriptionProducer[Frame]:
+    """The producer a scenario measures: SyntheticCamera or -Microphone, Microphone or
+    CVCamera, or for an ``attached`` run the named stream."""
+    if scenario.transport == "attached":
+        assert scenario.stream is not None
+        return attach(scenario.stream, reattach=False)
     shape = scenario.size.shape
     if scenario.source == "synthetic":
         if scenario.size.isAudio:
@@ -191,11 +209,18 @@ async def _slowSubscriber(subscription: Any) -> None:
         del frame
 
 
-async def runRtcbot(scenario: Scenario, tick: Callable[[float], None]) -> RunResult:
-    """One run through rtcbot: the source, its subscribers (and display), measured."""
+Alongside = Callable[[BaseSubscriptionProducer[Frame]], Awaitable[RunResult]]
+
+
+async def runRtcbot(
+    scenario: Scenario, tick: Callable[[float], None], alongside: Alongside | None = None
+) -> list[RunResult]:
+    """One run through rtcbot: the source, its subscribers (and display), measured; and
+    what ``alongside(source)`` measures meanwhile (started once the source is ready)."""
     watch = UsageWatch()
     watch.start(time.monotonic())
     source = openSource(scenario)
+    other: asyncio.Future[RunResult] | None = None
     log = SampleLog()
     source.subscribe(lambda frame: log.published.append(frame.timestamp))
     tasks = [asyncio.ensure_future(_subscriber(source, log, index == 0)) for index in range(scenario.subscribers)]
@@ -206,9 +231,14 @@ async def runRtcbot(scenario: Scenario, tick: Callable[[float], None]) -> RunRes
         display.putSubscription(source)
     try:
         await _ready(source, display)
+        if alongside is not None:
+            other = asyncio.ensure_future(alongside(source))
         measureFrom = time.monotonic_ns() + int(WARMUP_S * 1e9)
         await watchFor(scenario.seconds + WARMUP_S, watch, tick)
+        others = [] if other is None else [await other]
     finally:
+        if other is not None and not other.done():
+            other.cancel()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -227,10 +257,12 @@ async def runRtcbot(scenario: Scenario, tick: Callable[[float], None]) -> RunRes
         drops["not shown (the display skips to the latest)"] = max(0, source.statistics().published - len(allShown))
         if not scenario.subscribers:
             measured = [row.captured for row in shown]
-    return RunResult(
-        "rtcbot", scenario.source, scenario.size.label, scenario.subscribers, scenario.slow, scenario.display,
+    transport = "attached" if scenario.transport == "attached" else "rtcbot"
+    run = RunResult(
+        transport, scenario.source, scenario.size.label, scenario.subscribers, scenario.slow, scenario.display,
         scenario.seconds, len(measured), fpsOf(measured), drops, stages, watch.usage(),
     )  # fmt: skip
+    return [run, *others]
 
 
 async def _ready(source: Any, display: Any) -> None:
@@ -241,6 +273,8 @@ async def _ready(source: Any, display: Any) -> None:
         try:
             await asyncio.wait_for(device.onReady(), READY_TIMEOUT_S)
         except TimeoutError:
+            if isinstance(device, AttachedStream):
+                raise ProfilerError(waitingMessage(device.name, READY_TIMEOUT_S)) from None
             raise ProfilerError(f"{type(device).__name__} was not ready after {READY_TIMEOUT_S:.0f} s") from None
         except Exception:
             raise ProfilerError(f"{type(device).__name__}: {device.error}") from None
@@ -248,6 +282,8 @@ async def _ready(source: Any, display: Any) -> None:
 
 def _drops(source: Any) -> dict[str, int]:
     statistics = source.statistics()
+    if not hasattr(statistics, "fromChild"):  # an attached stream
+        return {"missed (dropped by the publisher's source, or not sent: held too many)": statistics.missed}
     drops = {f"transport: {cause}": count for cause, count in statistics.fromChild.dropped.items()}
     status = getattr(source, "audioStatus", None)
     if status is not None:

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 #: Most programs attached at once.
 MAX_PROGRAMS = 64
 #: Slots of the publication's own, for arrays that were not in shared memory.
-COPY_SLOTS = 8
+COPY_SLOTS = 16
 #: Frames over which the published frame rate is measured.
 RATE_WINDOW = 30
 
@@ -461,6 +461,9 @@ class Publication(baseEventHandler):
         self._socket.close()
         programs, self._programs = self._programs, []
         for program in programs:
+            if self._loop.is_closed():  # closed after its loop ended: nobody to tell
+                program.close()
+                continue
             task = self._loop.create_task(program.closeAfterSending(encode(Kind.CLOSE), 1.0))
             self._closing.add(task)
             task.add_done_callback(self._closingDone)

@@ -97,6 +97,40 @@ def test_through_webrtc_beside_the_bare_pipeline(tmp_path: Path) -> None:
     assert "webrtc ÷ pipeline" in result.stdout
 
 
+def test_an_attached_program_beside_the_in_program_subscriber(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RTCBOT_STREAM_DIR", str(tmp_path))
+    result, document = runWithJson(tmp_path, "--attach", "front", "--compare", "--size", "qvga", "--seconds", "1")
+    runs = {run["transport"]: run for run in document["runs"]}
+    assert set(runs) == {"rtcbot", "attached"}
+    attached = runs["attached"]
+    assert attached["size"] == "320x240" and attached["frames"] >= 20, attached
+    stages = {stage["name"]: stage["us"] for stage in attached["stages"]}
+    assert "announced → received" in stages and "capture → subscriber resumed" in stages
+    assert [entry["baseline"] for entry in document["ratios"]] == ["attached ÷ in-program"]
+    assert "attached ÷ in-program" in result.stdout
+    assert not list(tmp_path.glob("*.sock")), "the publication's socket was left behind"
+
+
+def test_attach_to_a_stream_the_daemon_publishes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RTCBOT_STREAM_DIR", str(tmp_path))
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "rtcbot", "serve", "--synthetic", "--name", "front", "--width", "160", "--height", "120"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert daemon.stdout is not None
+        while "is ready" not in daemon.stdout.readline():
+            assert daemon.poll() is None, "rtcbot serve ended early"
+        _, document = runWithJson(tmp_path, "--attach", "front", "--seconds", "0.5")
+        run = document["runs"][0]
+        assert run["transport"] == "attached" and run["size"] == "stream front" and run["frames"] >= 10, run
+    finally:
+        daemon.terminate()
+        assert daemon.wait(10) == 0
+        assert daemon.stdout is not None
+        daemon.stdout.close()
+
+
 def test_display_stages(tmp_path: Path, xDisplay: XDisplay) -> None:
     _, document = runWithJson(tmp_path, "--display", "--subscribers", "0", "--seconds", "0.5")
     stages = {stage["name"]: stage for stage in document["runs"][0]["stages"]}
@@ -131,6 +165,8 @@ def test_microphone_and_the_audio_round_trip(tmp_path: Path, audioRig: AudioRig)
         (["--via", "webrtc", "--size", "audio"], "--via webrtc measures video"),
         (["--via", "webrtc", "--subscribers", "2"], "--via webrtc has one subscriber"),
         (["--via", "carrier-pigeon"], "invalid choice: 'carrier-pigeon'"),
+        (["--attach", "../x"], "not a valid stream name"),
+        (["--attach", "front", "--display"], "--attach measures a named stream"),
     ],
 )
 def test_bad_arguments_get_one_line_and_exit_status_2(arguments: list[str], message: str) -> None:
