@@ -28,21 +28,28 @@ import numpy as np
 from .._ratelimit import RateLimitedLog
 from ..shm.channel import BlockingChannel
 from ..shm.protocol import (
+    HEADER,
     Kind,
     decodeFrame,
+    decodeProgram,
     decodeRelease,
     decodeRetire,
     decodeRing,
     encode,
     encodeDropped,
     encodeFrame,
+    encodeProgramSlots,
     encodeReady,
     encodeRelease,
 )
 from ..shm.ring import Claim, SlotReader, SlotWriter, fitsInSlot
+from ..shm.announcements import AnnouncementPage
+from ..shm.announcer import Announcer
 from ._childstate import ChildState
 from ._errors import ConsumerClosed, RemoteError, RemoteTraceback, SubscriptionClosed
 
+#: While attached programs hold frames, the child looks for given-back ones this often.
+_PROGRAM_POLL = 0.005
 _PR_SET_PDEATHSIG = 1
 _PR_SET_NAME = 15
 
@@ -84,18 +91,44 @@ class ChildLink:
         self._reportedDrops = 0
         self._lastDropReport = 0.0
         self.closeRequested = False
+        # programs attached to a publication of this object, announced to from here
+        self._announcer = Announcer()
+        self._wakeups: dict[int, int] = {}  # program -> eventfd, until its page comes
+        self._heldByPrograms: dict[tuple[int, int], int] = {}  # slot -> programs holding it
+        self._releasedByParent: set[tuple[int, int]] = set()  # ...that the parent gave back
+        self._reportedProgramSlots = 0
 
     # -- receiving ------------------------------------------------------------------------
 
     def _pump(self, block: bool, timeout: float | None = None) -> None:
+        if self._heldByPrograms and (timeout is None or timeout > _PROGRAM_POLL):
+            timeout = _PROGRAM_POLL  # programs give frames back without a message
         for kind, payload in self._channel.receive(block, timeout):
             self._handle(kind, payload)
         if self._channel.ended:
             self.closeRequested = True  # the parent is gone
+        if self._heldByPrograms:
+            self._slotsBack(self._announcer.reap())
 
     def _handle(self, kind: Kind, payload: bytes) -> None:
         if kind is Kind.RELEASE:
-            self._writer.release(*decodeRelease(payload))
+            slot = decodeRelease(payload)
+            if slot in self._heldByPrograms:
+                self._releasedByParent.add(slot)
+            else:
+                self._writer.release(*slot)
+        elif kind is Kind.DIRECT_WAKEUP:
+            self._wakeups[decodeProgram(payload)[0]] = self._channel.reader.takeFd()
+        elif kind is Kind.DIRECT_PROGRAM:
+            program, limit = decodeProgram(payload)
+            page = AnnouncementPage("", fd=self._channel.reader.takeFd())
+            self._announcer.add(program, page, self._wakeups.pop(program), limit)
+        elif kind is Kind.DIRECT_REMOVE:
+            holds, eventFd = self._announcer.remove(decodeProgram(payload)[0])
+            if eventFd is not None:
+                os.close(eventFd)
+            self._slotsBack(holds)
+            self._channel.send(self._programSlotsReport())
         elif kind is Kind.NEW_RING:
             self._reader.addRing(decodeRing(payload), self._channel.reader.takeFd())
         elif kind is Kind.RETIRE_RING:
@@ -148,6 +181,26 @@ class ChildLink:
         if message.type is Kind.FRAME:
             return self._reader.frame(decodeFrame(message.value), time.monotonic_ns())
         return pickle.loads(message.value)
+
+    def _programSlotsReport(self) -> bytes:
+        """A PROGRAM_SLOTS message if the count changed since the last one, else nothing."""
+        count = len(self._heldByPrograms)
+        if count == self._reportedProgramSlots:
+            return b""
+        self._reportedProgramSlots = count
+        return encodeProgramSlots(count)
+
+    def _slotsBack(self, holds: list[Any]) -> None:
+        """Programs gave these slots back: free once the parent has, too."""
+        for slot in holds:
+            remaining = self._heldByPrograms[slot] - 1
+            if remaining:
+                self._heldByPrograms[slot] = remaining
+                continue
+            del self._heldByPrograms[slot]
+            if slot in self._releasedByParent:
+                self._releasedByParent.discard(slot)
+                self._writer.release(*slot)
 
     # -- sending --------------------------------------------------------------------------
 
@@ -203,10 +256,18 @@ class ChildLink:
                 claim, self._frameSequence, captured, time.monotonic_ns(), deviceTimestamp
             )
             self._frameSequence += 1
-            self._channel.send(encodeFrame(header))
+            message = encodeFrame(header)
+            if self._announcer:  # the attached programs first: they need not wait for the parent
+                slot = (claim.generation, claim.slot)
+                announced = self._announcer.announce(message[HEADER.size :], slot)
+                if announced:
+                    self._heldByPrograms[slot] = self._heldByPrograms.get(slot, 0) + announced
+                message += self._programSlotsReport()  # in the same system call
+            self._channel.send(message)
             return
         data = _pickleForParent(element)
         self._reportDrops()
+        self._announcer.items += 1
         self._channel.send(encode(Kind.ITEM, data))
 
     def _dropped(self) -> None:
@@ -251,6 +312,8 @@ class ChildLink:
             self._reportDrops()
         except OSError:
             pass
+        for eventFd in [*self._announcer.close(), *self._wakeups.values()]:
+            os.close(eventFd)
         self._writer.close()
         self._reader.close()
         self._channel.close()

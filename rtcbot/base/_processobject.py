@@ -14,6 +14,7 @@ import pickle
 import signal
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -33,7 +34,7 @@ from ..shm.protocol import (
     encodeFrame,
     encodeRelease,
 )
-from ..shm.ring import SlotReader, SlotWriter, fitsInSlot
+from ..shm.ring import SharedRing, SlotReader, SlotWriter, fitsInSlot
 from ._child import ChildLink, ChildSettings, decodeError, runChild
 from ._childstate import ChildState
 from ._errors import ChildProcessDied
@@ -60,6 +61,9 @@ class TransportStatistics:
     unpickled here)."""
     slotsInUse: int
     """Slots whose frames the reading side still holds."""
+    slotsHeldByPrograms: int
+    """Slots whose frames programs attached to a publication of the object hold (as the
+    child last said)."""
     peakSlotsInUse: int
     slotCount: int
     """Slots per ring."""
@@ -114,6 +118,8 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
         self._tornDown = False
         self._framesFromChild = 0
         self._itemsFromChild = 0
+        self._itemMessagesFromChild = 0  # decodable or not: the numbering of the child's items
+        self._slotsHeldByPrograms = 0
         self._childDroppedSlotsFull = 0
         self._undecodable = 0
         self._framesToChild = 0
@@ -122,6 +128,7 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
         self._tooLarge = 0
         self._peakSlotsHeldByChild = 0
         self._toChildSequence = 0
+        self._ringWatchers: list[Callable[[int, SharedRing | None], None]] = []  # publications
         self._machineryNames = (frozenset(self.__dict__) - userNames) | {"_machineryNames"}
 
     # -- starting -----------------------------------------------------------------------
@@ -184,15 +191,23 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
             if self._slotFreed is not None:
                 self._slotFreed.set()
         elif kind is Kind.NEW_RING:
-            self._fromChild.addRing(decodeRing(payload), reader.takeFd())
+            info = decodeRing(payload)
+            self._fromChild.addRing(info, reader.takeFd())
+            for watcher in self._ringWatchers:
+                watcher(info.generation, self._fromChild.ring(info.generation))
         elif kind is Kind.RETIRE_RING:
-            self._fromChild.retire(decodeRetire(payload))
+            generation = decodeRetire(payload)
+            self._fromChild.retire(generation)
+            for watcher in self._ringWatchers:
+                watcher(generation, None)
         elif kind is Kind.READY:
             baseEventHandler._setReady(self, decodeReady(payload))
         elif kind is Kind.ERROR:
             baseEventHandler._setError(self, decodeError(payload))
         elif kind is Kind.DROPPED:
             self._childDroppedSlotsFull = decodeDropped(payload)
+        elif kind is Kind.PROGRAM_SLOTS:
+            self._slotsHeldByPrograms = decodeDropped(payload)  # the same encoding: a count
         elif kind is Kind.CLOSE:
             self.close()
         elif kind is Kind.NOTICE:
@@ -236,6 +251,10 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
         """In the child: sleeps up to ``seconds``, waking early when the object is asked to
         close. Returns True if it was."""
         return self._inChild("_sleep").sleep(seconds)
+
+    def _sendControl(self, message: bytes, fd: int | None = None) -> None:
+        """Sends the child a message of the transport (e.g. about attached programs)."""
+        self._channel.send(message, fd)
 
     def _releaseToChild(self, generation: int, slot: int) -> None:
         try:
@@ -368,6 +387,7 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
             items=self._itemsFromChild,
             dropped={"slotsFull": self._childDroppedSlotsFull, "undecodable": self._undecodable},
             slotsInUse=self._fromChild.inUse,
+            slotsHeldByPrograms=self._slotsHeldByPrograms,
             peakSlotsInUse=self._fromChild.peakInUse,
             slotCount=self._slotCount,
         )
@@ -382,6 +402,7 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
                 "tooLarge": self._tooLarge,
             },
             slotsInUse=self._toChild.slotsHeld,
+            slotsHeldByPrograms=0,
             peakSlotsInUse=self._peakSlotsHeldByChild,
             slotCount=self._slotCount,
         )

@@ -131,6 +131,7 @@ class _ProducesFromChild(ProcessObject, BaseSubscriptionProducer[T]):
         BaseSubscriptionProducer._put_nowait(self, self._fromChild.frame(header, time.monotonic_ns()))
 
     def _receiveItem(self, payload: bytes) -> None:
+        self._itemMessagesFromChild += 1
         decoded, item = self._unpickleFromChild(payload, "an item")
         if decoded:
             self._itemsFromChild += 1

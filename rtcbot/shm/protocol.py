@@ -26,6 +26,7 @@ _SLOT = struct.Struct("<II")
 _GENERATION = struct.Struct("<I")
 _FLAG = struct.Struct("<?")
 _COUNT = struct.Struct("<Q")
+_PROGRAM = struct.Struct("<IH")
 
 NO_DEVICE_TIME = float("nan")
 
@@ -48,6 +49,10 @@ class Kind(enum.IntEnum):
     REFUSED = 14  # publisher -> attached program: why it may not attach (UTF-8)
     ANNOUNCEMENTS = 15  # publisher -> attached program: its announcement page (fd attached)
     WAKEUP = 16  # publisher -> attached program: the eventfd written after announcing (fd attached)
+    DIRECT_WAKEUP = 17  # parent -> child: an attached program's eventfd (fd attached): program id
+    DIRECT_PROGRAM = 18  # parent -> child: announce to this program's page (fd attached): id, limit
+    DIRECT_REMOVE = 19  # parent -> child: the program went away: id
+    PROGRAM_SLOTS = 20  # child -> parent: how many slots attached programs hold now
 
 
 _KINDS: dict[int, Kind] = {int(kind): kind for kind in Kind}  # faster than Kind(value)
@@ -178,6 +183,11 @@ def decodeDropped(payload: bytes) -> int:
     return int(count)
 
 
+def encodeProgramSlots(count: int) -> bytes:
+    """A PROGRAM_SLOTS message: the slots that attached programs hold now."""
+    return encode(Kind.PROGRAM_SLOTS, _COUNT.pack(count))
+
+
 def encodeReady(value: bool) -> bytes:
     """A READY message carrying the child's new ready state."""
     return encode(Kind.READY, _FLAG.pack(value))
@@ -187,6 +197,17 @@ def decodeReady(payload: bytes) -> bool:
     """The ready state a READY message carries."""
     (value,) = _FLAG.unpack(payload)
     return bool(value)
+
+
+def encodeProgram(kind: Kind, program: int, limit: int = 0) -> bytes:
+    """A DIRECT_* message about attached program ``program`` (``limit``: frames it may hold)."""
+    return encode(kind, _PROGRAM.pack(program, limit))
+
+
+def decodeProgram(payload: bytes) -> tuple[int, int]:
+    """The (program, limit) a DIRECT_* message carries."""
+    program, limit = _PROGRAM.unpack(payload)
+    return int(program), int(limit)
 
 
 class MessageReader:

@@ -267,6 +267,14 @@ class SlotReader:
             old.close()
         self._rings[info.generation] = ring
 
+    def ring(self, generation: int) -> SharedRing:
+        """The ring of ``generation`` (KeyError if it is not here)."""
+        return self._rings[generation]
+
+    def rings(self) -> list[tuple[int, SharedRing]]:
+        """Every ring in use, by generation."""
+        return list(self._rings.items())
+
     def knows(self, generation: int) -> bool:
         """True once the ring of ``generation`` was added (and until it retires)."""
         return generation in self._rings

@@ -16,7 +16,7 @@ from ..base.base import BaseSubscriptionProducer, ProducerStatistics
 from ..shm.channel import LoopChannel
 from ..shm.frame import Frame
 from ..shm.protocol import Kind, MessageReader, decodeReady
-from ._announcements import EdgeWatch
+from ..shm.announcements import EdgeWatch
 from ._receiving import Announcements
 from ._errors import NotAllowedToAttach, PublisherGone
 from ._names import checkName, describeUser, publishedNames, socketPath, streamDirectory
@@ -111,10 +111,7 @@ class _Connection:
     def _onWakeup(self) -> None:
         assert self._wakeup is not None
         self._wakeup.consume()
-        self.announcements.deliverNew(self._drainSocket)
-
-    def _drainSocket(self) -> None:
-        self._channel.receiveAvailable(maxReads=0)
+        self.announcements.deliverNew()
 
     def _onMessage(self, kind: Kind, payload: bytes, reader: MessageReader) -> None:
         stream = self._stream
@@ -123,8 +120,6 @@ class _Connection:
         if kind is Kind.WAKEUP:
             self._wakeup = EdgeWatch(reader.takeFd())
             self._loop.add_reader(self._wakeup.fileno(), self._onWakeup)
-        elif kind is Kind.ITEM:
-            self.announcements.deliverItem(payload, self._drainSocket)
         elif kind is Kind.INFO:
             info = decodeJson(payload)
             self.publisherPid = int(info["pid"])

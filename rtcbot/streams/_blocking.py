@@ -12,7 +12,7 @@ from typing import Any
 from ..shm.channel import BlockingChannel
 from ..shm.frame import Frame
 from ..shm.protocol import Kind
-from ._announcements import EdgeWatch
+from ..shm.announcements import EdgeWatch
 from ._attached import ENDED_CLOSED, ENDED_LOST, RETRY_INTERVAL, connectError
 from ._errors import NotAllowedToAttach, PublisherGone
 from ._names import socketPath
@@ -63,10 +63,7 @@ class _BlockingConnection:
             self.ended = ENDED_LOST
         if self.wakeup is not None:
             self.wakeup.consume()
-        self.announcements.deliverNew(self._drain)
-
-    def _drain(self) -> None:
-        self._handle(self.channel.receive(block=True))
+        self.announcements.deliverNew()
 
     def _handle(self, messages: list[tuple[Kind, bytes]]) -> None:
         for kind, payload in messages:
@@ -75,8 +72,6 @@ class _BlockingConnection:
             if kind is Kind.WAKEUP:
                 self.wakeup = EdgeWatch(self.channel.reader.takeFd())
                 self._poller.register(self.wakeup.fileno(), select.EPOLLIN)
-            elif kind is Kind.ITEM:
-                self.announcements.deliverItem(payload, self._drain)
             elif kind is Kind.INFO:
                 self.publisherPid = int(decodeJson(payload)["pid"])
             elif kind is Kind.REFUSED:

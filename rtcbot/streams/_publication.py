@@ -1,15 +1,18 @@
 """The publishing side of a named stream: a producer's items offered to other programs.
 
-Every attached program has its own socket. Frames already in shared memory go out as
-they lie (the ring's segment fd once per program, then a small announcement per frame);
-the publication keeps a reference to each frame a program holds and drops it when the
-program releases the frame or goes away, which hands the slot back to the producer.
+Every attached program has its own socket (rings' segment fds, items, state) and its own
+announcement page (frames). Frames of a process producer are announced by its capture
+child itself, straight into the pages: they do not wait for this program. Other frames
+(an in-program producer's arrays, copied once into slots of the publication's own) are
+announced from here. Either way the slot stays reserved until the program gives the frame
+back or goes away.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import itertools
 import logging
 import os
 import pickle
@@ -20,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..base._loopbinding import LoopBinding
 from ..base.events import baseEventHandler
+from ..shm.announcements import MAX_HELD, MAX_PAYLOAD, REAP_AFTER, AnnouncementPage
+from ..shm.announcer import Announcer
 from ..shm.channel import LoopChannel
 from ..shm.frame import Frame
 from ..shm.protocol import (
@@ -30,19 +35,21 @@ from ..shm.protocol import (
     RingInfo,
     encode,
     encodeFrame,
+    encodeProgram,
     encodeReady,
     encodeRetire,
     encodeRing,
 )
 from ..shm.ring import SharedRing, fitsInSlot
-from ._announcements import MAX_HELD, MAX_PAYLOAD, REAP_AFTER, AnnouncementPage
 from ._copyring import CopyRing
 from ._names import checkName, describeUser, ensureStreamDirectory, groupId, groupsOf, peerCredentials
+from ._receiving import encodeItem
 from ._socket import ClaimedSocket
 from ._wire import WANT_FRAMES, WANT_INFO, decodeJson, encodeJson
 
 if TYPE_CHECKING:
     from ..base.base import BaseSubscriptionProducer
+    from ..base.multiprocess import _ProducesFromChild
 
 #: Most programs attached at once.
 MAX_PROGRAMS = 64
@@ -50,6 +57,7 @@ MAX_PROGRAMS = 64
 COPY_SLOTS = 16
 #: Frames over which the published frame rate is measured.
 RATE_WINDOW = 30
+_programIds = itertools.count(1)  # unique in this process: a child may serve several publications
 
 
 @dataclass(frozen=True)
@@ -95,75 +103,49 @@ def _slotOf(item: object) -> tuple[Frame, SharedRing, int] | None:
 
 
 class _Program:
-    """One attached program: its socket and page, the rings it has, the frames it holds."""
+    """One attached program: its socket, its page, the rings it was sent."""
 
     def __init__(self, publication: Publication, sock: socket.socket, pid: int, uid: int) -> None:
+        self.id = next(_programIds)
         self.pid, self.uid = pid, uid
         self._publication = publication
         self._channel = LoopChannel(sock, self._onMessage, self._onEnd)
-        self._page: AnnouncementPage | None = None
+        self.page: AnnouncementPage | None = None
         self._rings: dict[int, SharedRing] = {}
-        self._held: dict[int, Frame] = {}  # by ticket
-        self.sent = 0
-        self.skipped = 0
-        self._order = 0  # the place of the next frame or item among those sent to the program
 
     @property
     def wantsFrames(self) -> bool:
-        return self._page is not None
-
-    @property
-    def holds(self) -> bool:
-        return bool(self._held)
+        return self.page is not None
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._channel.attach(loop)
 
     def statistics(self) -> AttachedProgram:
-        return AttachedProgram(self.pid, self.uid, self.sent, self.skipped, len(self._held))
+        assert self.page is not None
+        sent, skipped, held = self.page.counts()
+        return AttachedProgram(self.pid, self.uid, sent, skipped, held)
 
-    def reap(self) -> None:
-        """Lets go of the frames the program has given back."""
-        page = self._page
-        if page is not None and self._held:
-            for ticket in [ticket for ticket in self._held if page.givenBack(ticket)]:
-                del self._held[ticket]
+    def sendRing(self, key: int, ring: SharedRing) -> None:
+        """Hands the program a ring (under ``key``), retiring rings whose producer did."""
+        for oldKey, old in list(self._rings.items()):
+            if old.closed:
+                self.retireRing(oldKey)
+        self._rings[key] = ring
+        self._channel.send(encodeRing(RingInfo(key, ring.slotSize, ring.slotCount)), ring.readOnlyFd())
 
-    def offer(self, frame: Frame, ring: SharedRing, payload: bytes, limit: int) -> bool:
-        """Announces ``frame`` (True) unless the program holds ``limit`` frames (False)."""
-        page = self._page
-        if page is None:
-            return False
-        if len(self._held) >= limit:
-            self.skipped += 1
-            return False
-        if ring.key not in self._rings:
-            self._announceRing(ring)
-        self._held[page.announce(payload, self._order)] = frame
-        self._order += 1
-        self.sent += 1
-        return True
+    def hasRing(self, key: int) -> bool:
+        return key in self._rings
 
-    def _announceRing(self, ring: SharedRing) -> None:
-        for key, old in list(self._rings.items()):
-            if old.closed:  # its producer retired it: no frame of it will come again
-                del self._rings[key]
-                self._channel.send(encodeRetire(key))
-        self._rings[ring.key] = ring
-        self._channel.send(encodeRing(RingInfo(ring.key, ring.slotSize, ring.slotCount)), ring.readOnlyFd())
+    def retireRing(self, key: int) -> None:
+        if self._rings.pop(key, None) is not None:
+            self._channel.send(encodeRetire(key))
 
     def send(self, message: bytes) -> None:
         if self.wantsFrames:
             self._channel.send(message)
 
-    def sendItem(self, pickled: bytes) -> None:
-        """Sends an item (not an array) in its place among the frames."""
-        if self.wantsFrames:
-            self._channel.send(encode(Kind.ITEM, self._order.to_bytes(8, "little") + pickled))
-            self._order += 1
-
     def _onMessage(self, kind: Kind, payload: bytes, reader: MessageReader) -> None:
-        if kind is not Kind.HELLO or self._page is not None:
+        if kind is not Kind.HELLO or self.page is not None:
             self._publication._protocolError(self, f"a {kind.name} message")
             return
         try:
@@ -174,21 +156,21 @@ class _Program:
             self._publication._protocolError(self, f"a HELLO asking for {want!r}")
             return
         if want == WANT_FRAMES:
-            self._page = AnnouncementPage(f"stream-{self._publication.name}-{self.pid}")
-            self._channel.send(encode(Kind.ANNOUNCEMENTS), self._page.fd)
+            self.page = AnnouncementPage(f"stream-{self._publication.name}-{self.pid}")
+            self._channel.send(encode(Kind.ANNOUNCEMENTS), self.page.fd)
             self._channel.send(encode(Kind.WAKEUP), self._publication._wakeup)
+            self._publication._welcome(self)
         self._channel.send(encodeJson(Kind.INFO, self._publication.describe()))
 
     def _onEnd(self) -> None:
         self._publication._forget(self)
 
     def close(self) -> None:
-        """Lets go of every frame the program held and closes its socket."""
-        self._held.clear()
+        """Closes its socket and page (the writer lets go of its frames)."""
         self._rings.clear()
         self._channel.close()
-        if self._page is not None:
-            self._page.close()
+        if self.page is not None:
+            self.page.close()
 
     async def closeAfterSending(self, message: bytes, timeout: float) -> None:
         """Sends ``message`` (e.g. CLOSE), waits up to ``timeout`` s for it to leave, closes."""
@@ -242,6 +224,12 @@ class Publication(baseEventHandler):
         self._closing: set[asyncio.Task[None]] = set()
         self._onItemListener = self._onItem
         self._reapTimer: asyncio.TimerHandle | None = None
+        from ..base.multiprocess import _ProducesFromChild
+
+        # a process producer's child announces its frames itself; other frames are announced here
+        self._child: _ProducesFromChild[Any] | None = producer if isinstance(producer, _ProducesFromChild) else None
+        self._announcer = Announcer()
+        self._itemsForwarded = 0 if self._child is None else self._child._itemMessagesFromChild
         path = ensureStreamDirectory() / f"{name}.sock"
         self._socket = ClaimedSocket(name, path, 0o600 if gid is None else 0o660, gid)
         self._wakeup = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)  # written once per frame for all
@@ -253,6 +241,8 @@ class Publication(baseEventHandler):
             os.close(self._wakeup)
             raise
         self.path = path
+        if self._child is not None:
+            self._child._ringWatchers.append(self._onChildRing)
         loop.add_reader(self._socket.sock.fileno(), self._accept)
         producer.onReady(self._onProducerReady)
         producer.onClose(self._onProducerClose)
@@ -304,10 +294,35 @@ class Publication(baseEventHandler):
         self._log.warning("pid %d sent %s on stream %r; disconnected it", program.pid, what, self.name)
         self._forget(program)
 
+    def _welcome(self, program: _Program) -> None:
+        """A program that wants frames has its page: announce to it from now on."""
+        assert program.page is not None
+        if self._child is None:
+            self._announcer.add(program.id, program.page, self._wakeup, self._slotsPerProgram)
+            return
+        for generation, ring in self._child._fromChild.rings():
+            program.sendRing(generation, ring)
+        self._child._sendControl(encodeProgram(Kind.DIRECT_WAKEUP, program.id), self._wakeup)
+        self._child._sendControl(encodeProgram(Kind.DIRECT_PROGRAM, program.id, self._slotsPerProgram), program.page.fd)
+
     def _forget(self, program: _Program) -> None:
         if program in self._programs:
             self._programs.remove(program)
+        if program.wantsFrames:
+            if self._child is None:
+                self._announcer.remove(program.id)
+            else:
+                self._child._sendControl(encodeProgram(Kind.DIRECT_REMOVE, program.id))
         program.close()
+
+    def _onChildRing(self, generation: int, ring: SharedRing | None) -> None:
+        for program in self._programs:
+            if not program.wantsFrames:
+                continue
+            if ring is None:
+                program.retireRing(generation)
+            else:
+                program.sendRing(generation, ring)
 
     # -- what the producer says -----------------------------------------------------------
 
@@ -316,6 +331,9 @@ class Publication(baseEventHandler):
             return
         self._offered += 1
         self._times.append(time.monotonic_ns())
+        if self._child is not None:
+            self._fromChild(item)
+            return
         found = _slotOf(item)
         if found is None and fitsInSlot(item):
             if not any(program.wantsFrames for program in self._programs):
@@ -328,41 +346,60 @@ class Publication(baseEventHandler):
             self._copiedBytes += item.nbytes
             found = _slotOf(copy)
         if found is None:
-            self._offerItem(item)
+            number = self._announcer.items
+            self._announcer.items += 1
+            self._sendItem(number, item)
             return
         frame, ring, slot = found
         self._noteShape(frame)
         self._announce(frame, ring, slot)
 
+    def _fromChild(self, item: Any) -> None:
+        """What a process producer's parent received: its frames went to the programs from
+        the child already; its items are forwarded with the child's numbering."""
+        assert self._child is not None
+        if _slotOf(item) is not None:
+            self._noteShape(item)
+            self._forwardLostItems(self._child._itemMessagesFromChild)
+            return
+        number = self._child._itemMessagesFromChild - 1
+        if number < self._itemsForwarded:
+            self._rateLimitedLog.log(
+                "parentSide", logging.ERROR,
+                "%r published an item in the parent process, which attached programs of %r do not get",
+                self._child, self.name,
+            )  # fmt: skip
+            return
+        self._forwardLostItems(number)
+        self._sendItem(number, item)
+        self._itemsForwarded = number + 1
+
+    def _forwardLostItems(self, upTo: int) -> None:
+        """Items of the child numbered below ``upTo`` that could not be unpickled here:
+        the programs hear of their place, so that nothing waits for them."""
+        while self._itemsForwarded < upTo:
+            for program in self._programs:
+                program.send(encode(Kind.ITEM, encodeItem(self._itemsForwarded, None)))
+            self._itemsForwarded += 1
+
     def _announce(self, frame: Frame, ring: SharedRing, slot: int) -> None:
-        header = FrameHeader(
-            ring.key,
-            slot,
-            frame.sequence,
-            frame.timestamp,
-            frame.writtenNs,
-            frame.announcedNs,
-            0,
-            frame.deviceTimestamp,
-            frame.dtype,
-            frame.shape,
-        )
-        payload = encodeFrame(header)[HEADER.size :]
+        payload = encodeFrame(
+            FrameHeader(
+                ring.key, slot, frame.sequence, frame.timestamp, frame.writtenNs, frame.announcedNs, 0,
+                frame.deviceTimestamp, frame.dtype, frame.shape,
+            )  # fmt: skip
+        )[HEADER.size :]
         if len(payload) > MAX_PAYLOAD:
             self._rateLimitedLog.log(
                 "tooManyDimensions", logging.ERROR, "a frame of shape %s cannot be published: too many dimensions",
                 frame.shape,
-            )
+            )  # fmt: skip
             return
-        announced = False
+        self._announcer.reap()
         for program in self._programs:
-            program.reap()
-            announced = program.offer(frame, ring, payload, self._slotsPerProgram) or announced
-        if announced:
-            try:
-                os.eventfd_write(self._wakeup, 1)
-            except BlockingIOError:  # the count is at its maximum: everyone is awake anyway
-                pass
+            if program.wantsFrames and not program.hasRing(ring.key):
+                program.sendRing(ring.key, ring)
+        self._announcer.announce(payload, frame)
         self._armReap()
 
     def _armReap(self) -> None:
@@ -370,35 +407,32 @@ class Publication(baseEventHandler):
         if self._reapTimer is not None:
             self._reapTimer.cancel()
             self._reapTimer = None
-        if any(program.holds for program in self._programs):
+        if self._announcer.holdsAny():
             self._reapTimer = self._loop.call_later(REAP_AFTER, self._reapNow)
 
     def _reapNow(self) -> None:
         self._reapTimer = None
-        for program in self._programs:
-            program.reap()
+        self._announcer.reap()
         self._armReap()
 
     def _noteShape(self, array: Any) -> None:
         self._lastShape = (list(array.shape), str(array.dtype))
 
-    def _offerItem(self, item: Any) -> None:
+    def _sendItem(self, number: int, item: Any) -> None:
         if not self._programs:
             return
         try:
-            pickled = pickle.dumps(item, pickle.HIGHEST_PROTOCOL)
+            pickled: bytes | None = pickle.dumps(item, pickle.HIGHEST_PROTOCOL)
         except Exception as error:
+            pickled = None  # it keeps its place, so that nothing waits for it
             self._rateLimitedLog.log(
-                ("unpicklable", type(item)),
-                logging.ERROR,
+                ("unpicklable", type(item)), logging.ERROR,
                 "cannot publish a %s on %r: it does not pickle (%r); it was dropped",
-                type(item).__name__,
-                self.name,
-                error,
-            )
-            return
+                type(item).__name__, self.name, error,
+            )  # fmt: skip
+        message = encode(Kind.ITEM, encodeItem(number, pickled))
         for program in self._programs:
-            program.sendItem(pickled)
+            program.send(message)
 
     def _onProducerReady(self) -> None:
         if not self.closed:
@@ -425,7 +459,8 @@ class Publication(baseEventHandler):
             "fps": self.measuredRate(),
             "sampleRate": getattr(producer, "samplerate", None),
             "programs": sum(program.wantsFrames for program in self._programs),
-            "drops": sum(program.skipped for program in self._programs) + self._copies.dropped,
+            "drops": sum(program.statistics().skipped for program in self._programs if program.wantsFrames)
+            + self._copies.dropped,
         }
 
     def measuredRate(self) -> float | None:
@@ -459,8 +494,12 @@ class Publication(baseEventHandler):
         if self._socket.sock.fileno() >= 0:
             self._loop.remove_reader(self._socket.sock.fileno())
         self._socket.close()
+        if self._child is not None and self._onChildRing in self._child._ringWatchers:
+            self._child._ringWatchers.remove(self._onChildRing)
         programs, self._programs = self._programs, []
         for program in programs:
+            if program.wantsFrames and self._child is not None:
+                self._child._sendControl(encodeProgram(Kind.DIRECT_REMOVE, program.id))
             if self._loop.is_closed():  # closed after its loop ended: nobody to tell
                 program.close()
                 continue
@@ -468,6 +507,7 @@ class Publication(baseEventHandler):
             self._closing.add(task)
             task.add_done_callback(self._closingDone)
         self._copies.close()
+        self._announcer.close()
         if self._reapTimer is not None:
             self._reapTimer.cancel()
         os.close(self._wakeup)

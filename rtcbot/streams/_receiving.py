@@ -1,5 +1,6 @@
-"""What an attached program does with a publisher's announcements, whichever way it waits
-(an event loop or a blocking iterator)."""
+"""What an attached program does with what a publisher announces, whichever way it waits
+(an event loop or a blocking iterator): rings and items from the socket, frames from its
+page, delivered in the order they were published."""
 
 from __future__ import annotations
 
@@ -10,22 +11,30 @@ from typing import Any
 
 from ..shm.protocol import Kind, MessageReader, decodeFrame, decodeRetire, decodeRing
 from ..shm.ring import SlotReader
-from ._announcements import AnnouncementReader
+from ..shm.announcements import NOT_YET, AnnouncementReader
+
+_ITEM_NUMBER = 8
+
+
+def encodeItem(number: int, pickled: bytes | None) -> bytes:
+    """The payload of an ITEM message to a program: the item's number, then the pickled
+    item, or nothing for an item that was lost on the way (it still has its place)."""
+    return number.to_bytes(_ITEM_NUMBER, "little") + (b"" if pickled is None else b"\x01" + pickled)
 
 
 class Announcements:
-    """The rings a publisher announced and the frames it announced in the program's page.
+    """The rings, frames and items a publisher announced to this program.
 
-    Each new frame goes to ``deliver``; when it dies (in any thread), its ticket is given
-    back in the page.
+    Each frame and item goes to ``deliver``; when a frame dies (in any thread), its ticket
+    is given back in the page.
     """
 
     def __init__(self, deliver: Callable[[Any], None]) -> None:
         self._deliver = deliver
-        self._nextOrder = 0
         self._rings = SlotReader(self._giveBack)
         self._page: AnnouncementReader | None = None
         self._tickets: dict[tuple[int, int], int] = {}
+        self._nextItem: int | None = None
 
     @property
     def inUse(self) -> int:
@@ -33,44 +42,49 @@ class Announcements:
         return self._rings.inUse
 
     def handle(self, kind: Kind, payload: bytes, reader: MessageReader) -> bool:
-        """Takes a socket message about rings or the page; False for any other kind."""
+        """Takes a socket message about rings, the page or an item; False for other kinds."""
         if kind is Kind.NEW_RING:
             self._rings.addRing(decodeRing(payload), reader.takeFd())
+            self.deliverNew()  # a frame may have waited for its ring
         elif kind is Kind.RETIRE_RING:
             self._rings.retire(decodeRetire(payload))
         elif kind is Kind.ANNOUNCEMENTS:
             self._page = AnnouncementReader(reader.takeFd())
+        elif kind is Kind.ITEM:
+            self._item(payload)
         else:
             return False
         return True
 
-    def deliverNew(self, drainSocket: Callable[[], None], before: int | None = None) -> None:
-        """Delivers the frames announced since the last call, in order, up to the first
-        one that must wait for an item still on the socket (or up to order ``before``).
-        A ring is announced on the socket before its first frame: ``drainSocket`` reads it
-        when it is not here yet."""
+    def deliverNew(self) -> None:
+        """Delivers the frames announced since the last call, up to one that must wait
+        (for an item published before it, or for its ring, both on the socket)."""
         page = self._page
-        if page is None:
-            return
-        while (entry := page.peek()) is not None:
-            ticket, order, payload = entry
-            if order != self._nextOrder or (before is not None and order >= before):
+        while page is not None and (entry := page.peek()) is not None:
+            ticket, itemsBefore, payload = entry
+            if self._nextItem is None:
+                self._nextItem = page.firstItem()
+            if itemsBefore > self._nextItem:
                 return
-            page.advance()
-            self._nextOrder += 1
             header = decodeFrame(payload)
             if not self._rings.knows(header.generation):
-                drainSocket()
+                return
+            page.advance()
             self._tickets[(header.generation, header.slot)] = ticket
             self._deliver(self._rings.frame(header, time.monotonic_ns()))
 
-    def deliverItem(self, payload: bytes, drainSocket: Callable[[], None]) -> None:
-        """Delivers an ITEM message's item after the frames announced before it."""
-        order = int.from_bytes(payload[:8], "little")
-        self.deliverNew(drainSocket, before=order)
-        self._nextOrder = order + 1
-        self._deliver(pickle.loads(payload[8:]))
-        self.deliverNew(drainSocket)
+    def _item(self, payload: bytes) -> None:
+        number = int.from_bytes(payload[:_ITEM_NUMBER], "little")
+        item = payload[_ITEM_NUMBER + 1 :] if len(payload) > _ITEM_NUMBER else None
+        first = NOT_YET if self._page is None else self._page.firstItem()
+        if first != NOT_YET and number >= first:  # frames published before it come first
+            if self._nextItem is None:
+                self._nextItem = first
+            self.deliverNew()
+            self._nextItem = number + 1
+        if item is not None:
+            self._deliver(pickle.loads(item))
+        self.deliverNew()
 
     def _giveBack(self, generation: int, slot: int) -> None:
         ticket = self._tickets.pop((generation, slot), None)

@@ -36,10 +36,10 @@ def _consecutive(frames: list[dict[str, object]]) -> bool:
 
 
 async def test_a_killed_program_gives_its_slots_back_within_100_ms_and_the_others_see_no_gap() -> None:
-    camera = SyntheticCamera(160, 120, fps=60)
-    publication = camera.publish("front")
+    camera = SyntheticCamera(160, 120, fps=60, slotCount=10)
+    publication = camera.publish("front", slotsPerProgram=3)
     async with Programs() as programs:
-        holder = await programs.start("attach", "front", "--count", "1000", "--hold", "2")
+        holder = await programs.start("attach", "front", "--count", "1000", "--hold", "3")
         watcher = await programs.start("attach", "front", "--count", "90")
         await holder.until("holding", timeout=10)
         before = await watcher.frames(20, timeout=10)
@@ -47,15 +47,15 @@ async def test_a_killed_program_gives_its_slots_back_within_100_ms_and_the_other
         def holderHolds() -> int:
             return sum(program.held for program in publication.statistics().programs if program.pid == holder.pid)
 
-        await _waitFor(lambda: holderHolds() == 2, 2, "the holder holding 2 frames")
-        assert camera.statistics().fromChild.slotsInUse >= 2
+        def heldByPrograms() -> int:
+            return camera.statistics().fromChild.slotsHeldByPrograms
+
+        await _waitFor(lambda: holderHolds() == 3 and heldByPrograms() >= 3, 2, "the holder holding 3 frames")
         holder.kill(signal.SIGKILL)
         killedAt = time.monotonic()
-        returned = await _waitFor(
-            lambda: all(program.pid != holder.pid for program in publication.statistics().programs), 1, "slot return"
-        )
+        returned = await _waitFor(lambda: heldByPrograms() <= 2, 1, "slot return")  # the watcher's, if any
         assert returned < 0.1, f"the killed program's slots came back after {returned * 1000:.0f} ms"
-        assert camera.statistics().fromChild.slotsInUse <= 2  # only the watcher's frames, if any
+        assert all(program.pid != holder.pid for program in publication.statistics().programs)
         after = await watcher.frames(70, timeout=10)
         assert time.monotonic() - killedAt < 10
         assert _consecutive(before + after), "the other program saw a gap"
