@@ -92,7 +92,7 @@ class ChildLink:
         self._lastDropReport = 0.0
         self.closeRequested = False
         # programs attached to a publication of this object, announced to from here
-        self._announcer = Announcer()
+        self._announcer = Announcer(ownsEventFds=True)
         self._wakeups: dict[int, int] = {}  # program -> eventfd, until its page comes
         self._heldByPrograms: dict[tuple[int, int], int] = {}  # slot -> programs holding it
         self._releasedByParent: set[tuple[int, int]] = set()  # ...that the parent gave back
@@ -124,10 +124,7 @@ class ChildLink:
             page = AnnouncementPage("", fd=self._channel.reader.takeFd())
             self._announcer.add(program, page, self._wakeups.pop(program), limit)
         elif kind is Kind.DIRECT_REMOVE:
-            holds, eventFd = self._announcer.remove(decodeProgram(payload)[0])
-            if eventFd is not None:
-                os.close(eventFd)
-            self._slotsBack(holds)
+            self._slotsBack(self._announcer.remove(decodeProgram(payload)[0]))
             self._channel.send(self._programSlotsReport())
         elif kind is Kind.NEW_RING:
             self._reader.addRing(decodeRing(payload), self._channel.reader.takeFd())
@@ -312,7 +309,8 @@ class ChildLink:
             self._reportDrops()
         except OSError:
             pass
-        for eventFd in [*self._announcer.close(), *self._wakeups.values()]:
+        self._announcer.close()
+        for eventFd in self._wakeups.values():
             os.close(eventFd)
         self._writer.close()
         self._reader.close()

@@ -33,7 +33,10 @@ ENTRY_SIZE = 256
 TICKETS = 64
 NOT_YET = (1 << 64) - 1
 _WORD = struct.Struct("<Q")
+_COUNTS = struct.Struct("<QQQQ")  # written, sent, skipped, held: one write after each entry
+_TICKET = struct.Struct("<H")
 _ENTRY = struct.Struct("<HHQ")
+_ENTRY_REST = struct.Struct("<HQ")
 _WRITTEN, _SENT, _SKIPPED, _HELD, _FIRST_ITEM = 0, 8, 16, 24, 32
 _FLAGS_AT = 64
 _ENTRIES_AT = _FLAGS_AT + TICKETS
@@ -73,22 +76,18 @@ class AnnouncementPage:
             self.skipped += 1
             _WORD.pack_into(self._page, _SKIPPED, self.skipped)
             return False
-        ticket = self._freeTickets.pop()
-        self._page[_FLAGS_AT + ticket] = 0
-        self.held[ticket] = hold
-        self._write(ticket, itemsBefore, payload)
-        self.sent += 1
-        _WORD.pack_into(self._page, _SENT, self.sent)
-        _WORD.pack_into(self._page, _HELD, len(self.held))
-        return True
-
-    def _write(self, ticket: int, number: int, payload: bytes) -> None:
         page = self._page
+        ticket = self._freeTickets.pop()
+        page[_FLAGS_AT + ticket] = 0
+        self.held[ticket] = hold
         at = _ENTRIES_AT + (self._written % ENTRIES) * ENTRY_SIZE
-        _ENTRY.pack_into(page, at, ticket, len(payload), number)
-        page[at + _ENTRY.size : at + _ENTRY.size + len(payload)] = payload
+        entry = _TICKET.pack(ticket) + _ENTRY_REST.pack(len(payload), itemsBefore) + payload
+        page[at : at + len(entry)] = entry
         self._written += 1
-        _WORD.pack_into(page, _WRITTEN, self._written)  # last: the entry is complete before it counts
+        self.sent += 1
+        # last: the entry is complete before it counts
+        _COUNTS.pack_into(page, _WRITTEN, self._written, self.sent, self.skipped, len(self.held))
+        return True
 
     def reap(self) -> list[object]:
         """What was kept for each frame the program has given back since the last call."""

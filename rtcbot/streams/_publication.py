@@ -228,7 +228,7 @@ class Publication(baseEventHandler):
 
         # a process producer's child announces its frames itself; other frames are announced here
         self._child: _ProducesFromChild[Any] | None = producer if isinstance(producer, _ProducesFromChild) else None
-        self._announcer = Announcer()
+        self._announcer = Announcer(ownsEventFds=False)  # all share the publication's eventfd
         self._itemsForwarded = 0 if self._child is None else self._child._itemMessagesFromChild
         path = ensureStreamDirectory() / f"{name}.sock"
         self._socket = ClaimedSocket(name, path, 0o600 if gid is None else 0o660, gid)
