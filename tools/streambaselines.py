@@ -62,6 +62,8 @@ ZMQ_QUEUE_BYTES = 128 * 2**20
 #: Subscribers an iceoryx2 stream allows at least, and samples each one may hold.
 IOX_MAX_SUBSCRIBERS = 8
 IOX_BUFFER = 4
+#: Samples a receiver may hold at once (one being recorded, one waiting), as rtcbot's default slotsPerProgram.
+MAX_BORROWED = 2
 
 HEADER = struct.Struct("<QQ")  # captureNs, index
 
@@ -247,7 +249,7 @@ class IceoryxEnd:
                 builder.max_publishers(1)
                 .max_subscribers(maxSubscribers)
                 .subscriber_max_buffer_size(IOX_BUFFER)
-                .subscriber_max_borrowed_samples(2)
+                .subscriber_max_borrowed_samples(MAX_BORROWED)
                 .history_size(0)
                 .enable_safe_overflow(True)
             )
@@ -379,29 +381,29 @@ async def receiveIceoryx2(name: str, shape: tuple[int, ...], dtype: str, record:
     loop = asyncio.get_running_loop()
     frameBytes = ctypes.c_uint8 * (int(np.prod(shape)) * np.dtype(dtype).itemsize)
     end = IceoryxEnd(name, "receive")
-    ended = loop.create_future()
     stop = threading.Event()
-    frames = 0
+    arrived: asyncio.Queue[tuple[int, np.ndarray[Any, Any] | None, Any]] = asyncio.Queue()
+    borrowed = 0  # samples taken from the subscriber and not yet recorded
+    ended = False
 
     def drain() -> None:
-        """In the loop: records and releases every sample that is waiting."""
-        nonlocal frames
+        """In the loop: hands every waiting sample (as many as may be borrowed) to the
+        receiving coroutine, as the other transports' frames reach theirs."""
+        nonlocal borrowed, ended
         subscriber = end.ports.get("subscriber")
-        while subscriber is not None and not ended.done():
+        while subscriber is not None and not ended and borrowed < MAX_BORROWED:
             sample = subscriber.receive()
             if sample is None:
                 return
             header = sample.user_header().contents
             if header.index == END_INDEX:
-                ended.set_result(None)
-            else:
-                array = np.frombuffer(memoryview(frameBytes.from_address(sample.payload_ptr)), dtype).reshape(shape)
-                assert array.shape == shape
-                record(int(header.captureNs), array)
-                frames += 1
-                del array
-            del header
-            sample.delete()
+                ended = True
+                sample.delete()
+                arrived.put_nowait((0, None, None))
+                return
+            array = np.frombuffer(memoryview(frameBytes.from_address(sample.payload_ptr)), dtype).reshape(shape)
+            borrowed += 1
+            arrived.put_nowait((int(header.captureNs), array, sample))
 
     def wake(listener: Any, timeout: Any) -> None:
         """In a helper thread: wakes the loop when the sender notified (and every 50 ms)."""
@@ -423,7 +425,18 @@ async def receiveIceoryx2(name: str, shape: tuple[int, ...], dtype: str, record:
             daemon=True,
         )
         waker.start()
-        await ended
+        frames = 0
+        while True:
+            captureNs, array, sample = await arrived.get()
+            if array is None:
+                break
+            assert array.shape == shape
+            record(captureNs, array)
+            frames += 1
+            del array
+            sample.delete()
+            borrowed -= 1
+            drain()  # samples that waited for this one to be given back
     finally:
         stop.set()
         while waker is not None and waker.is_alive():

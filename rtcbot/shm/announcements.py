@@ -146,6 +146,7 @@ class AnnouncementReader:
             self._page[_FLAGS_AT + ticket] = 1
 
     def close(self) -> None:
+        """Unmaps the page (frames given back later are ignored)."""
         self._page.close()
 
 
@@ -163,12 +164,15 @@ class EdgeWatch:
             raise
 
     def fileno(self) -> int:
+        """The fd to watch for readability (an event loop's ``add_reader``)."""
         return self._epoll.fileno()
 
     def consume(self) -> None:
+        """Takes the pending wake-up, so that the fd is quiet until the next write."""
         self._epoll.poll(0)
 
     def close(self) -> None:
+        """Stops watching and closes the eventfd."""
         self._epoll.close()
         os.close(self._eventFd)
 
