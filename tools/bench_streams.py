@@ -184,7 +184,7 @@ def main() -> None:
     """Runs the benchmark and prints the table and the ratios."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=2.0)
-    parser.add_argument("--quick", action="store_true", help="640x480 at 30 fps to one program only")
+    parser.add_argument("--quick", action="store_true", help="640x480 at 30 fps only (--programs sets the numbers of programs)")
     parser.add_argument("--transports", default=",".join(TRANSPORTS))
     parser.add_argument("--programs", default="1,4,8", help="numbers of receiving programs")
     parser.add_argument("--json", default="streams-benchmark.json")

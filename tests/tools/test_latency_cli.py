@@ -197,13 +197,14 @@ def test_the_readme_main_command_finishes_within_a_minute_with_table_json_and_pn
 def test_the_streams_benchmark_runs_every_transport_and_sees_who_copies(tmp_path: Path) -> None:
     out = tmp_path / "streams.json"
     result = subprocess.run(
-        [sys.executable, "-m", "rtcbot_tools.bench_streams", "--quick", "--seconds", "1", "--json", str(out)],
+        [sys.executable, "-m", "rtcbot_tools.bench_streams", "--quick", "--programs", "1", "--seconds", "1",
+         "--json", str(out)],
         capture_output=True, text=True, timeout=110,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     cells = {cell["transport"]: cell for cell in json.loads(out.read_text())["cells"]}
     assert set(cells) == {"inprogram", "rtcbot", "rawshm", "zmq", "iceoryx2"}
     for cell in cells.values():
-        assert cell["delivered"] >= 0.9 and cell["latencyUs"]["p50"] > 0, cell
+        assert cell["receivers"] == 1 and cell["delivered"] >= 0.8 and cell["latencyUs"]["p50"] > 0, cell
     assert cells["rtcbot"]["copiedBytesPerFrame"] == 0 and cells["iceoryx2"]["copiedBytesPerFrame"] == 0
     assert cells["zmq"]["copiedBytesPerFrame"] == 480 * 640 * 3, "zmq's frames come through its socket"
