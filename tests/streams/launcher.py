@@ -13,6 +13,22 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 
 
+async def attachedFrameShape(name: str, timeout: float = 5.0) -> tuple[int, ...]:
+    """Attaches to stream ``name`` from this program, takes one frame and detaches: the
+    frame's shape."""
+    import rtcbot
+
+    stream = rtcbot.attach(name)
+    try:
+        frame = await asyncio.wait_for(stream.get(), timeout)
+        shape: tuple[int, ...] = frame.shape
+        del frame
+    finally:
+        stream.close()
+        await stream
+    return shape
+
+
 class Program:
     """A running program whose stdout is JSON lines."""
 

@@ -14,7 +14,7 @@ import rtcbot
 from rtcbot import SyntheticCamera
 from rtcbot.streams import PublisherGone
 
-from .launcher import Programs
+from .launcher import Programs, attachedFrameShape
 from .programs import rtcbotMappings
 
 pytestmark = pytest.mark.loop_timeout(25)
@@ -155,11 +155,6 @@ async def test_a_stale_socket_is_replaced() -> None:
     stale.close()  # the file stays, nobody listens: as after a crash
     camera = SyntheticCamera(64, 48, fps=60)
     async with camera.publish("front"):
-        stream = rtcbot.attach("front")
-        frame = await asyncio.wait_for(stream.get(), 5)
-        assert frame.shape == (48, 64, 3)
-        del frame
-        stream.close()
-        await stream
+        assert await attachedFrameShape("front") == (48, 64, 3)
     camera.close()
     await camera

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import zlib
 from typing import Any
 
@@ -13,7 +14,7 @@ import rtcbot
 from rtcbot import SubscriptionProducer, SyntheticCamera
 from rtcbot.streams import StreamNameInUse
 
-from .launcher import Programs
+from .launcher import Programs, attachedFrameShape
 from .programs import mappingOf
 
 pytestmark = pytest.mark.loop_timeout(20)
@@ -103,15 +104,10 @@ async def test_a_second_publisher_of_a_name_is_refused_and_the_first_goes_on() -
             other = await programs.start("publish", "front")
             problem = await other.line()
             assert problem.get("error") == "StreamNameInUse", problem
-            assert f"pid {__import__('os').getpid()}" in problem["message"]
+            assert f"pid {os.getpid()}" in problem["message"]
         with pytest.raises(StreamNameInUse, match="already published by pid"):
             second.publish("front")
-        stream = rtcbot.attach("front")
-        frame = await asyncio.wait_for(stream.get(), 5)
-        assert frame.shape == (48, 64, 3)
-        del frame
-        stream.close()
-        await stream
+        assert await attachedFrameShape("front") == (48, 64, 3)
     for camera in (first, second):
         camera.close()
         await camera
