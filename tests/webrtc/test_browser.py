@@ -42,7 +42,7 @@ async def robot(token: str) -> AsyncIterator[tuple[str, subprocess.Popen[str]]]:
     """examples/webrtc_robot.py on a free port; yields its page address and the process."""
     process = await asyncio.to_thread(
         subprocess.Popen,
-        [sys.executable, "examples/webrtc_robot.py", "--synthetic", "--host", "127.0.0.1", "--port", "0", "--token", token],
+        [sys.executable, "examples/webrtc_robot.py", "--synthetic", "--host", "127.0.0.1", "--port", "0", f"--token={token}"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -77,7 +77,7 @@ def _decodePicture(dataUrl: str) -> np.ndarray:
 
 
 async def test_the_browser_shows_the_camera_and_its_keys_reach_the_robot() -> None:
-    token = secrets.token_urlsafe(12)
+    token = "-" + secrets.token_urlsafe(12)  # a leading "-" must still reach the robot as its token
     async with robot(token) as (address, process):
         server = address.split("/#")[0]
         assert process.stdout is not None
