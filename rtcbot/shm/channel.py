@@ -34,9 +34,12 @@ MessageHandler = Callable[[Kind, bytes, MessageReader], None]
 _FD_ANCILLARY_SIZE = socket.CMSG_LEN(MAX_FDS * 4)
 
 
-def _receive(sock: socket.socket, flags: int = 0) -> tuple[bytes, list[int]]:
-    """One recvmsg: the bytes and any passed fds. (socket.recv_fds ignores flags on 3.11.)"""
-    data, ancillary, _, _ = sock.recvmsg(RECEIVE_SIZE, _FD_ANCILLARY_SIZE, flags)
+def _receive(sock: socket.socket, buffer: memoryview, flags: int = 0) -> tuple[bytes, list[int]]:
+    """One recvmsg into ``buffer``: the bytes and any passed fds. Reusing a buffer spares
+    allocating a RECEIVE_SIZE bytes object per read (what ``sock.recvmsg`` does), which
+    costs several times the read itself. (socket.recv_fds ignores flags on 3.11.)"""
+    size, ancillary, _, _ = sock.recvmsg_into([buffer], _FD_ANCILLARY_SIZE, flags)
+    data = bytes(buffer[:size])
     fds: list[int] = []
     for level, kind, payload in ancillary:
         if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
@@ -79,6 +82,7 @@ class LoopChannel:
         sock.setblocking(False)
         _parentEnds.add(sock)
         self._sock = sock
+        self._buffer = memoryview(bytearray(RECEIVE_SIZE))
         self._onMessage = onMessage
         self._onEnd = onEnd
         self._reader = MessageReader()
@@ -114,7 +118,7 @@ class LoopChannel:
         while not self._ended and (maxReads == 0 or reads < maxReads):
             reads += 1
             try:
-                data, fds = _receive(self._sock)
+                data, fds = _receive(self._sock, self._buffer)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:
@@ -127,6 +131,10 @@ class LoopChannel:
                 if self._ended:  # a handler closed the channel
                     return
                 self._onMessage(kind, payload, self._reader)
+            if maxReads and len(data) < RECEIVE_SIZE:
+                # Probably empty: not reading again spares the costly BlockingIOError; if
+                # more is there (after a passed fd), the reader fires again.
+                return
 
     def _end(self) -> None:
         self._ended = True
@@ -240,6 +248,9 @@ class BlockingChannel:
     def __init__(self, sock: socket.socket) -> None:
         sock.setblocking(True)
         self._sock = sock
+        self._buffer = memoryview(bytearray(RECEIVE_SIZE))
+        self._poller = select.poll()
+        self._poller.register(sock, select.POLLIN)
         self.reader = MessageReader()
         self._sendLock = threading.Lock()
         self.ended = False
@@ -259,9 +270,11 @@ class BlockingChannel:
             return []
         if block and timeout is not None and not self._readable(timeout):
             return []
+        if not block and not self._poller.poll(0):
+            return []  # cheaper than a BlockingIOError
         flags = 0 if block else socket.MSG_DONTWAIT
         try:
-            data, fds = _receive(self._sock, flags)
+            data, fds = _receive(self._sock, self._buffer, flags)
         except (BlockingIOError, InterruptedError):
             return []
         except OSError:
@@ -273,9 +286,7 @@ class BlockingChannel:
         return list(self.reader.messages())
 
     def _readable(self, timeout: float) -> bool:
-        poller = select.poll()
-        poller.register(self._sock, select.POLLIN)
-        return bool(poller.poll(max(0, math.ceil(timeout * 1000))))
+        return bool(self._poller.poll(max(0, math.ceil(timeout * 1000))))
 
     def close(self) -> None:
         """Closes the socket and any received fds nobody took."""
