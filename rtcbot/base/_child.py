@@ -241,9 +241,13 @@ class ChildLink:
         if claim is not None and claim.array is not element:
             self._claims[id(claim.array)] = claim
             claim = None
-        if claim is None and fitsInSlot(element):
-            self._pump(block=False)
-            claim = self._writer.claim(element.shape, element.dtype)
+        copied = claim is None and fitsInSlot(element)
+        if copied:
+            # Messages wait until the frame has left (below), unless no slot is free now.
+            claim = self._writer.claim(element.shape, element.dtype, countDrop=False)
+            if claim is None:
+                self._pump(block=False)
+                claim = self._writer.claim(element.shape, element.dtype)
             if claim is None:
                 self._dropped()
                 return
@@ -255,12 +259,16 @@ class ChildLink:
             self._frameSequence += 1
             message = encodeFrame(header)
             if self._announcer:  # the attached programs first: they need not wait for the parent
+                if self._heldByPrograms:
+                    self._slotsBack(self._announcer.reap())
                 slot = (claim.generation, claim.slot)
                 announced = self._announcer.announce(message[HEADER.size :], slot)
                 if announced:
                     self._heldByPrograms[slot] = self._heldByPrograms.get(slot, 0) + announced
                 message += self._programSlotsReport()  # in the same system call
             self._channel.send(message)
+            if copied:
+                self._pump(block=False)  # the slots given back meanwhile, for the next frames
             return
         data = _pickleForParent(element)
         self._reportDrops()

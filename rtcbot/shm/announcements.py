@@ -26,6 +26,7 @@ import os
 import select
 import struct
 
+from .protocol import FrameHeader, decodeFrame
 from .segment import createSegment, mapSegment
 
 ENTRIES = 16
@@ -126,15 +127,15 @@ class AnnouncementReader:
         (number,) = _WORD.unpack_from(self._page, _FIRST_ITEM)
         return int(number)
 
-    def peek(self) -> tuple[int, int, bytes] | None:
-        """(ticket, items before it, FRAME payload) of the oldest entry not read yet, or None."""
+    def peek(self) -> tuple[int, int, FrameHeader] | None:
+        """(ticket, items before it, the frame) of the oldest entry not read yet, or None."""
         page = self._page
         (written,) = _WORD.unpack_from(page, _WRITTEN)
         if self._read >= written:
             return None
         at = _ENTRIES_AT + (self._read % ENTRIES) * ENTRY_SIZE
-        ticket, length, number = _ENTRY.unpack_from(page, at)
-        return ticket, number, page[at + _ENTRY.size : at + _ENTRY.size + length]
+        ticket, _, number = _ENTRY.unpack_from(page, at)
+        return ticket, number, decodeFrame(page, at + _ENTRY.size)
 
     def advance(self) -> None:
         """Marks the entry :meth:`peek` gave as read."""

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..shm.protocol import Kind, MessageReader, decodeFrame, decodeRetire, decodeRing
+from ..shm.protocol import Kind, MessageReader, decodeRetire, decodeRing
 from ..shm.ring import SlotReader
 from ..shm.announcements import NOT_YET, AnnouncementReader
 
@@ -61,12 +61,11 @@ class Announcements:
         (for an item published before it, or for its ring, both on the socket)."""
         page = self._page
         while page is not None and (entry := page.peek()) is not None:
-            ticket, itemsBefore, payload = entry
+            ticket, itemsBefore, header = entry
             if self._nextItem is None:
                 self._nextItem = page.firstItem()
             if itemsBefore > self._nextItem:
                 return
-            header = decodeFrame(payload)
             if not self._rings.knows(header.generation):
                 return
             page.advance()
