@@ -21,6 +21,8 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from ..base._loopbinding import LoopBinding
 from ..base.events import baseEventHandler
 from ..shm.announcements import MAX_HELD, MAX_PAYLOAD, REAP_AFTER, AnnouncementPage
@@ -220,7 +222,7 @@ class Publication(baseEventHandler):
         self._copies = CopyRing(f"stream-{name}", COPY_SLOTS, LoopBinding(loop))
         self._offered = self._copied = self._copiedBytes = self._refused = 0
         self._times: collections.deque[int] = collections.deque(maxlen=RATE_WINDOW)
-        self._lastShape: tuple[list[int], str] | None = None
+        self._lastShape: tuple[tuple[int, ...], np.dtype[Any]] | None = None  # described when asked
         self._closing: set[asyncio.Task[None]] = set()
         self._onItemListener = self._onItem
         self._reapTimer: asyncio.TimerHandle | None = None
@@ -416,7 +418,7 @@ class Publication(baseEventHandler):
         self._armReap()
 
     def _noteShape(self, array: Any) -> None:
-        self._lastShape = (list(array.shape), str(array.dtype))
+        self._lastShape = (array.shape, array.dtype)  # str(dtype) would cost more than the rest
 
     def _sendItem(self, number: int, item: Any) -> None:
         if not self._programs:
@@ -447,7 +449,7 @@ class Publication(baseEventHandler):
     def describe(self) -> dict[str, Any]:
         """What ``rtcbot list`` and attaching programs learn of the stream (JSON-ready)."""
         producer = self._producer
-        shape, dtype = self._lastShape if self._lastShape is not None else (None, None)
+        shape, dtype = (None, None) if self._lastShape is None else (list(self._lastShape[0]), str(self._lastShape[1]))
         return {
             "name": self.name,
             "kind": type(producer).__name__,
