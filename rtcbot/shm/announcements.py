@@ -16,8 +16,12 @@ Page layout (little-endian): at 0 the number of entries written (uint64); at 8, 
 the writer's counts of frames announced, frames skipped because the program held its
 limit, and frames held now; at 32 the number of items published before the writer took
 the page (uint64, ``NOT_YET`` until then); the ticket flags (one byte each) at 64; then
-:data:`ENTRIES` entries of :data:`ENTRY_SIZE` bytes: ticket (uint16), length (uint16),
-items published before the frame (uint64) and a FRAME message's payload.
+:data:`ENTRIES` entries of :data:`ENTRY_SIZE` bytes: the entry's number (uint64), ticket
+(uint16), length (uint16), items published before the frame (uint64), a FRAME message's
+payload, and a CRC-32 of all that. On weakly ordered CPUs (the ARM of a Raspberry Pi) a
+program may see the new count before the whole entry; the number and the CRC make such an
+entry wait for the next wake-up (which comes after the writer's stores), instead of being
+read torn or stale.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from __future__ import annotations
 import os
 import select
 import struct
+import zlib
 
 from .protocol import FrameHeader, decodeFrame
 from .segment import createSegment, mapSegment
@@ -35,15 +40,14 @@ TICKETS = 64
 NOT_YET = (1 << 64) - 1
 _WORD = struct.Struct("<Q")
 _COUNTS = struct.Struct("<QQQQ")  # written, sent, skipped, held: one write after each entry
-_TICKET = struct.Struct("<H")
-_ENTRY = struct.Struct("<HHQ")
-_ENTRY_REST = struct.Struct("<HQ")
+_ENTRY = struct.Struct("<QHHQ")  # number, ticket, length, items before
+_CRC = struct.Struct("<I")
 _WRITTEN, _SENT, _SKIPPED, _HELD, _FIRST_ITEM = 0, 8, 16, 24, 32
 _FLAGS_AT = 64
 _ENTRIES_AT = _FLAGS_AT + TICKETS
 PAGE_SIZE = _ENTRIES_AT + ENTRIES * ENTRY_SIZE
 #: Largest FRAME payload an entry holds (a frame of more dimensions cannot be published).
-MAX_PAYLOAD = ENTRY_SIZE - _ENTRY.size
+MAX_PAYLOAD = ENTRY_SIZE - _ENTRY.size - _CRC.size
 #: Most frames a program may hold: an unread entry is a held frame, so none is overwritten
 #: before it is read.
 MAX_HELD = ENTRIES - 1
@@ -82,8 +86,8 @@ class AnnouncementPage:
         page[_FLAGS_AT + ticket] = 0
         self.held[ticket] = hold
         at = _ENTRIES_AT + (self._written % ENTRIES) * ENTRY_SIZE
-        entry = _TICKET.pack(ticket) + _ENTRY_REST.pack(len(payload), itemsBefore) + payload
-        page[at : at + len(entry)] = entry
+        entry = _ENTRY.pack(self._written, ticket, len(payload), itemsBefore) + payload
+        page[at : at + len(entry) + _CRC.size] = entry + _CRC.pack(zlib.crc32(entry))
         self._written += 1
         self.sent += 1
         # last: the entry is complete before it counts
@@ -134,7 +138,10 @@ class AnnouncementReader:
         if self._read >= written:
             return None
         at = _ENTRIES_AT + (self._read % ENTRIES) * ENTRY_SIZE
-        ticket, _, number = _ENTRY.unpack_from(page, at)
+        index, ticket, length, number = _ENTRY.unpack_from(page, at)
+        end = at + _ENTRY.size + length
+        if index != self._read or length > MAX_PAYLOAD or _CRC.unpack_from(page, end)[0] != zlib.crc32(page[at:end]):
+            return None  # not all of it is visible here yet: the writer's wake-up follows
         return ticket, number, decodeFrame(page, at + _ENTRY.size)
 
     def advance(self) -> None:
