@@ -48,7 +48,8 @@ from ..shm.announcer import Announcer
 from ._childstate import ChildState
 from ._errors import ConsumerClosed, RemoteError, RemoteTraceback, SubscriptionClosed
 
-#: While attached programs hold frames, the child looks for given-back ones this often.
+#: While waiting for a free slot and attached programs hold some, the child looks for
+#: given-back ones this often (programs give frames back without a message).
 _PROGRAM_POLL = 0.005
 _PR_SET_PDEATHSIG = 1
 _PR_SET_NAME = 15
@@ -100,9 +101,9 @@ class ChildLink:
 
     # -- receiving ------------------------------------------------------------------------
 
-    def _pump(self, block: bool, timeout: float | None = None) -> None:
-        if self._heldByPrograms and (timeout is None or timeout > _PROGRAM_POLL):
-            timeout = _PROGRAM_POLL  # programs give frames back without a message
+    def _pump(self, block: bool, timeout: float | None = None, forSlot: bool = False) -> None:
+        if forSlot and self._heldByPrograms and (timeout is None or timeout > _PROGRAM_POLL):
+            timeout = _PROGRAM_POLL
         for kind, payload in self._channel.receive(block, timeout):
             self._handle(kind, payload)
         if self._channel.ended:
@@ -224,7 +225,7 @@ class ChildLink:
             if giveUp:
                 self._dropped()
                 return None
-            self._pump(block=True, timeout=None if math.isinf(remaining) else remaining)
+            self._pump(block=True, timeout=None if math.isinf(remaining) else remaining, forSlot=True)
 
     def unclaimFrame(self, array: np.ndarray[Any, Any]) -> None:
         """Gives back a slot from :meth:`claimFrame` that will not be sent."""
