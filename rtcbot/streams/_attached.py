@@ -42,6 +42,10 @@ class AttachedStreamStatistics(ProducerStatistics):
     missed: int
     """Frames missing from the sequence numbers (dropped at the source, or not sent to this
     program while it held its limit of frames)."""
+    gaps: int
+    """Breaks in the stream: each run of missed frames, and each time another publisher took
+    over after the first went away (a new publisher numbers its frames anew, so the frames
+    lost meanwhile cannot be counted, only the break)."""
     attachments: int
     """Times a publisher was reached (more than 1 after restarts)."""
     slotsInUse: int
@@ -172,8 +176,10 @@ class AttachedStream(BaseSubscriptionProducer[Frame]):
         self._connection: _Connection | None = None
         self._received = 0
         self._missed = 0
+        self._gaps = 0
         self._attachments = 0
         self._lastSequence = -1
+        self._publisherPid: int | None = None  # of the last publisher reached
         self._callSoon(self._start)
 
     def _start(self) -> None:
@@ -234,6 +240,11 @@ class AttachedStream(BaseSubscriptionProducer[Frame]):
             )
 
     def _connected(self, info: dict[str, Any]) -> None:
+        pid = int(info["pid"])
+        if self._attachments and pid != self._publisherPid:
+            self._gaps += 1  # another process: its sequence numbers start again
+            self._lastSequence = -1
+        self._publisherPid = pid
         self._attachments += 1
         if info.get("ready"):
             self._setReady(True)
@@ -244,6 +255,7 @@ class AttachedStream(BaseSubscriptionProducer[Frame]):
             sequence = item.sequence
             if 0 <= self._lastSequence < sequence - 1:
                 self._missed += sequence - self._lastSequence - 1
+                self._gaps += 1
             self._lastSequence = sequence
         self._put_nowait(item)
 
@@ -267,6 +279,7 @@ class AttachedStream(BaseSubscriptionProducer[Frame]):
             **vars(base),
             received=self._received,
             missed=self._missed,
+            gaps=self._gaps,
             attachments=self._attachments,
             slotsInUse=0 if connection is None else connection.announcements.inUse,
             publisherPid=None if connection is None else connection.publisherPid,

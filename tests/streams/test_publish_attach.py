@@ -36,7 +36,7 @@ async def test_two_attached_programs_see_the_publishers_frames_in_its_memory() -
             assert (frame["crc"], frame["ts"]) == local[frame["seq"]], "not the publisher's frame"
             assert frame["stamp"] == frame["seq"], "the picture is not the frame it claims to be"
             assert frame["memfd"] and not frame["writable"], "not a read-only view of the publisher's slot"
-        assert end["statistics"]["missed"] == 0
+        assert end["statistics"]["missed"] == 0 and end["statistics"]["gaps"] == 0
     statistics = publication.statistics()
     assert statistics.copied == 0 and statistics.copiedBytes == 0, "device frames must not be copied"
     publication.close()
