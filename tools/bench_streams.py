@@ -6,7 +6,8 @@ In the same run, for 640x480 and 1920x1080 frames at 30 fps and flat out: rtcbot
 in-program subscribers (the reference), programs attached to an rtcbot publication,
 rawshm (a bare ring, no safety), pyzmq (``send(copy=False)`` over ipc://) and iceoryx2
 (a loaned payload). Latency is capture → the receiver's coroutine resumed, pooled over the
-receivers. The machine is shared and noisy: read the ratios of one run.
+receivers. Per setting, rtcbot's publisher also runs with no program attached (``x0``): the
+cost that attached programs add to the publisher is measured against it. The machine is shared and noisy: read the ratios of one run.
 """
 
 from __future__ import annotations
@@ -99,8 +100,8 @@ async def runCell(transport: str, size: str, rate: str, receivers: int, seconds:
                     await program.wait()
     sent = results[0]
     received = sent["receivers"] if transport == "inprogram" else results[1:]
-    latencies = np.concatenate([np.asarray(r["latenciesNs"], np.int64) for r in received])
-    frames = [r["frames"] for r in received]
+    latencies = np.concatenate([np.asarray(r["latenciesNs"], np.int64) for r in received] or [np.empty(0, np.int64)])
+    frames = [r["frames"] for r in received] or [0]
     sentCount = max(int(sent["sent"]), 1)
     return Cell(
         transport,
@@ -113,8 +114,8 @@ async def runCell(transport: str, size: str, rate: str, receivers: int, seconds:
         round(float(np.mean(frames)) / sentCount, 3),
         round(sent["cpuSeconds"] * 1e6 / sentCount, 1),
         round(sent["cpuSeconds"] * 100 / seconds, 1),
-        round(float(np.mean([r["cpuSeconds"] * 1e6 / max(r["frames"], 1) for r in received])), 1),
-        float(np.mean([r["copiedBytesPerFrame"] or 0 for r in received])),
+        round(float(np.mean([r["cpuSeconds"] * 1e6 / max(r["frames"], 1) for r in received] or [0.0])), 1),
+        float(np.mean([r["copiedBytesPerFrame"] or 0 for r in received] or [0.0])),
         int(sent.get("copiedBytes", 0)),
         f"source dropped {sent.get('sourceDropped', 0)}, skipped {sent.get('skipped', 0)}",
     )
@@ -128,6 +129,10 @@ async def runAll(seconds: float, quick: bool, transports: list[str], counts: lis
     index = 0
     for size in sizes:
         for rate in rates:
+            if "rtcbot" in transports:  # the publisher's own cost, with nobody attached
+                index += 1
+                print(f"  rtcbot {size} {rate} x0", file=sys.stderr, flush=True)
+                cells.append(await runCell("rtcbot", size, rate, 0, seconds, index))
             for receivers in counts:
                 for transport in transports:
                     index += 1
@@ -145,21 +150,19 @@ def _find(cells: list[Cell], transport: str, size: str, rate: str, receivers: in
 
 def ratios(cells: list[Cell]) -> list[dict[str, Any]]:
     """The goals' ratios per setting: attached ÷ in-program, ÷ pyzmq and ÷ iceoryx2 (p50),
-    and the sender's CPU per frame with that many attached ÷ in-program with one."""
+    and the publisher's CPU per frame with that many attached ÷ with none attached."""
     rows = []
     for cell in cells:
-        if cell.transport != "rtcbot":
+        if cell.transport != "rtcbot" or not cell.receivers:
             continue
         row: dict[str, Any] = {"size": cell.size, "rate": cell.rate, "receivers": cell.receivers}
         for other in ("inprogram", "zmq", "iceoryx2", "rawshm"):
             found = _find(cells, other, cell.size, cell.rate, cell.receivers)
             if found is not None and found.latencyUs and cell.latencyUs:
                 row[f"p50 ÷ {other}"] = round(cell.latencyUs["p50"] / found.latencyUs["p50"], 2)
-        alone = _find(cells, "inprogram", cell.size, cell.rate, 1) or _find(
-            cells, "inprogram", cell.size, cell.rate, cell.receivers
-        )
+        alone = _find(cells, "rtcbot", cell.size, cell.rate, 0)
         if alone is not None and alone.senderCpuUsPerFrame:
-            row["sender CPU ÷ in-program x1"] = round(cell.senderCpuUsPerFrame / alone.senderCpuUsPerFrame, 2)
+            row["publisher CPU ÷ none attached"] = round(cell.senderCpuUsPerFrame / alone.senderCpuUsPerFrame, 2)
         rows.append(row)
     return rows
 

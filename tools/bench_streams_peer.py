@@ -99,6 +99,8 @@ class GatedSource(ProcessSubscriptionProducer[Any]):
         while not self.go.wait(0.05):
             if self._shouldClose:
                 return
+        if self._shouldClose:  # also takes the programs attached since the last look
+            return
         start = time.monotonic()
         index = 0
         while time.monotonic() - start < self.seconds and not self._shouldClose:

@@ -273,16 +273,22 @@ class BlockingChannel:
         if not block and not self._poller.poll(0):
             return []  # cheaper than a BlockingIOError
         flags = 0 if block else socket.MSG_DONTWAIT
-        try:
-            data, fds = _receive(self._sock, self._buffer, flags)
-        except (BlockingIOError, InterruptedError):
-            return []
-        except OSError:
-            data, fds = b"", []
-        if not data:
-            self.ended = True
-            return []
-        self.reader.feed(data, fds)
+        while True:
+            try:
+                data, fds = _receive(self._sock, self._buffer, flags)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                data, fds = b"", []
+            if not data:
+                self.ended = True
+                break
+            self.reader.feed(data, fds)
+            if not fds:
+                break
+            # A read ends at a passed fd: what was sent after it (often more fds, e.g. for
+            # several programs attaching at once) is read now, not one wake-up later each.
+            flags = socket.MSG_DONTWAIT
         return list(self.reader.messages())
 
     def _readable(self, timeout: float) -> bool:

@@ -17,6 +17,8 @@ import pytest
 from rtcbot.shm.channel import BlockingChannel, LoopChannel
 from rtcbot.shm.protocol import Kind, MessageReader, encode
 
+from .fds import isOpen
+
 Received = list[tuple[Kind, bytes]]
 
 
@@ -581,3 +583,32 @@ def test_a_blocking_receive_with_a_timeout_returns_empty_when_nothing_came_and_a
     finally:
         child.close()
         parentSock.close()
+
+
+@pytest.mark.parametrize("block", [True, False])
+def test_one_receive_reads_past_the_passed_fds_of_several_messages(block: bool) -> None:
+    """Several programs attaching at once reach a capture child as one fd-bearing message
+    each; one receive takes them all (it took one per frame, so the last program's first
+    frame came several frames late)."""
+    parentSock, childSock = socket.socketpair()
+    child = BlockingChannel(childSock)
+    passed = [os.pipe() for _ in range(4)]
+    try:
+        for index, (readFd, _) in enumerate(passed):
+            parentSock.sendmsg(
+                [encode(Kind.ITEM, bytes([index]))],
+                [(socket.SOL_SOCKET, socket.SCM_RIGHTS, readFd.to_bytes(4, "little"))],
+            )
+        parentSock.sendall(encode(Kind.CLOSE))
+        received = child.receive(block=block)
+        assert received == [(Kind.ITEM, bytes([index])) for index in range(4)] + [(Kind.CLOSE, b"")]
+        taken = [child.reader.takeFd() for _ in passed]
+        assert all(isOpen(fd) for fd in taken)
+        for fd in taken:
+            os.close(fd)
+    finally:
+        child.close()
+        parentSock.close()
+        for readFd, writeFd in passed:
+            os.close(readFd)
+            os.close(writeFd)

@@ -202,7 +202,12 @@ def test_the_streams_benchmark_runs_every_transport_and_sees_who_copies(tmp_path
         capture_output=True, text=True, timeout=110,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    cells = {cell["transport"]: cell for cell in json.loads(out.read_text())["cells"]}
+    document = json.loads(out.read_text())
+    alone = [cell for cell in document["cells"] if cell["receivers"] == 0]
+    assert [cell["transport"] for cell in alone] == ["rtcbot"], "no publisher-alone baseline"
+    assert alone[0]["senderCpuUsPerFrame"] > 0 and alone[0]["latencyUs"] == {}
+    assert document["ratios"][0]["publisher CPU ÷ none attached"] > 0
+    cells = {cell["transport"]: cell for cell in document["cells"] if cell["receivers"]}
     assert set(cells) == {"inprogram", "rtcbot", "rawshm", "zmq", "iceoryx2"}
     for cell in cells.values():
         assert cell["receivers"] == 1 and cell["delivered"] >= 0.8 and cell["latencyUs"]["p50"] > 0, cell
