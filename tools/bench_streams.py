@@ -72,14 +72,15 @@ async def _waitReady(process: asyncio.subprocess.Process) -> None:
         raise RuntimeError(f"the sender did not start: {line!r} {err.decode()[-1500:]}")
 
 
-async def runCell(transport: str, size: str, rate: str, receivers: int, seconds: float, index: int) -> Cell:
-    """Runs one sender and its receivers (each a program of its own) and sums them up."""
+async def runCell(transport: str, size: str, rate: str, receivers: int, seconds: float, index: int, slots: int) -> Cell:
+    """Runs one sender and its receivers (each a program of its own) and sums them up;
+    rtcbot's sender has ``slots`` slots."""
     width, height = SIZES[size]
     name = f"bench{index}"
     common = [name, "--width", str(width), "--height", str(height), "--fps", str(RATES[rate])]
     pipes: dict[str, Any] = dict(stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, limit=1 << 28)
     sender = await asyncio.create_subprocess_exec(
-        *PEER, "send", transport, *common, "--seconds", str(seconds), "--receivers", str(receivers), **pipes
+        *PEER, "send", transport, *common, "--seconds", str(seconds), "--receivers", str(receivers), "--slots", str(slots), **pipes
     )
     programs = [sender]
     try:
@@ -127,17 +128,18 @@ async def runAll(seconds: float, quick: bool, transports: list[str], counts: lis
     sizes = ["640x480"] if quick else list(SIZES)
     rates = ["30 fps"] if quick else list(RATES)
     index = 0
+    slots = 6 + 2 * max(counts)  # one ring size for every rtcbot cell, so that their CPU compares
     for size in sizes:
         for rate in rates:
             if "rtcbot" in transports:  # the publisher's own cost, with nobody attached
                 index += 1
                 print(f"  rtcbot {size} {rate} x0", file=sys.stderr, flush=True)
-                cells.append(await runCell("rtcbot", size, rate, 0, seconds, index))
+                cells.append(await runCell("rtcbot", size, rate, 0, seconds, index, slots))
             for receivers in counts:
                 for transport in transports:
                     index += 1
                     print(f"  {transport} {size} {rate} x{receivers}", file=sys.stderr, flush=True)
-                    cells.append(await runCell(transport, size, rate, receivers, seconds, index))
+                    cells.append(await runCell(transport, size, rate, receivers, seconds, index, slots))
     return cells
 
 

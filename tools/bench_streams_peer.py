@@ -1,7 +1,7 @@
 """One program of the named-stream benchmark: a sender or a receiver of one transport.
 
     python -m rtcbot_tools.bench_streams_peer send|receive TRANSPORT NAME --width W --height H
-        [--fps F] [--seconds S] [--receivers N]
+        [--fps F] [--seconds S] [--receivers N] [--slots N]
 
 Transports: ``rtcbot`` (a process producer published, programs attach), ``inprogram``
 (the same producer, its subscribers in the sending program: send only), ``rawshm`` (a
@@ -118,7 +118,7 @@ async def sendRtcbot(arguments: argparse.Namespace, frames: list[np.ndarray[Any,
     import multiprocessing
 
     go = multiprocessing.get_context("forkserver").Event()
-    source = GatedSource(frames, arguments.fps, arguments.seconds, go, slots=6 + 2 * arguments.receivers)
+    source = GatedSource(frames, arguments.fps, arguments.seconds, go, slots=arguments.slots or 6 + 2 * arguments.receivers)
     await source.onReady()
     recorders = [Recorder() for _ in range(arguments.receivers if local else 0)]
     ended = asyncio.get_running_loop().create_future()
@@ -334,6 +334,7 @@ def main() -> None:
     parser.add_argument("--fps", type=float, default=30)
     parser.add_argument("--seconds", type=float, default=2)
     parser.add_argument("--receivers", type=int, default=1)
+    parser.add_argument("--slots", type=int, default=0, help="rtcbot's slots (default: 6 + 2 per receiver)")
     arguments = parser.parse_args()
     if arguments.role == "send":
         say(result=_send(arguments))

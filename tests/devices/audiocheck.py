@@ -1,10 +1,16 @@
-"""Measuring a recorded tone: where it starts, its frequency and its amplitude."""
+"""Recording a microphone's blocks, and measuring a recorded tone: where it starts, its
+frequency and its amplitude."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import numpy as np
+
+from rtcbot import Frame
+
+from ..rigs import SAMPLERATE
 
 
 @dataclass(frozen=True)
@@ -40,3 +46,36 @@ def measureTone(recording: np.ndarray, samplerate: float, expectedAmplitude: flo
     frequency = (peak + shift) * samplerate / steady.size
     amplitude = float(np.sqrt(2) * np.sqrt(np.mean(steady.astype(np.float64) ** 2)))
     return Tone(onset, end, float(frequency), amplitude)
+
+
+class Recorder:
+    """Keeps copies of a microphone's blocks; lets a test wait until a given capture time."""
+
+    def __init__(self) -> None:
+        self.blocks: list[tuple[int, np.ndarray]] = []
+        self._waiting: list[tuple[int, asyncio.Future[None]]] = []
+
+    def __call__(self, block: Frame) -> None:
+        self.blocks.append((block.timestamp, block.copy()))
+        for until, future in self._waiting:
+            if block.timestamp >= until and not future.done():
+                future.set_result(None)
+
+    async def until(self, monotonicNs: int) -> None:
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.append((monotonicNs, future))
+        if self.blocks and self.blocks[-1][0] >= monotonicNs:
+            return
+        await future
+
+    def recording(self) -> np.ndarray:
+        return np.concatenate([block[:, 0] for _, block in self.blocks])
+
+    def timeOf(self, sample: int) -> int:
+        """The capture time of a sample of ``recording()``, in monotonic ns."""
+        offset = sample
+        for timestamp, block in self.blocks:
+            if offset < len(block):
+                return timestamp + int(offset / SAMPLERATE * 1e9)
+            offset -= len(block)
+        raise IndexError(sample)

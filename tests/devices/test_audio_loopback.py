@@ -14,42 +14,9 @@ from rtcbot import Frame, Microphone, Speaker, SyntheticMicrophone
 from rtcbot.devices import AudioDeviceError
 
 from ..rigs import SAMPLERATE, AudioRig
-from .audiocheck import measureTone, toneSpan
+from .audiocheck import Recorder, measureTone, toneSpan
 
 pytestmark = pytest.mark.loop_timeout(30)
-
-
-class Recorder:
-    """Keeps copies of a microphone's blocks; lets a test wait until a given capture time."""
-
-    def __init__(self) -> None:
-        self.blocks: list[tuple[int, np.ndarray]] = []
-        self._waiting: list[tuple[int, asyncio.Future[None]]] = []
-
-    def __call__(self, block: Frame) -> None:
-        self.blocks.append((block.timestamp, block.copy()))
-        for until, future in self._waiting:
-            if block.timestamp >= until and not future.done():
-                future.set_result(None)
-
-    async def until(self, monotonicNs: int) -> None:
-        future = asyncio.get_running_loop().create_future()
-        self._waiting.append((monotonicNs, future))
-        if self.blocks and self.blocks[-1][0] >= monotonicNs:
-            return
-        await future
-
-    def recording(self) -> np.ndarray:
-        return np.concatenate([block[:, 0] for _, block in self.blocks])
-
-    def timeOf(self, sample: int) -> int:
-        """The capture time of a sample of ``recording()``, in monotonic ns."""
-        offset = sample
-        for timestamp, block in self.blocks:
-            if offset < len(block):
-                return timestamp + int(offset / SAMPLERATE * 1e9)
-            offset -= len(block)
-        raise IndexError(sample)
 
 
 async def _record(play: Callable[[Speaker], asyncio.Future[None] | None], speaker: Speaker, seconds: float) -> Recorder:

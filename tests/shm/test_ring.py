@@ -210,6 +210,21 @@ def test_slotsFilledInOrderAndOffsets(link: Link) -> None:
         assert frame is not None and (frame == i).all() and frame.sequence == i
 
 
+def test_the_slot_released_last_is_written_next(link: Link) -> None:
+    """A frame that dies frees the slot the next frame goes into (its memory is the most
+    likely still cached), rather than the writer going round the whole ring."""
+    first = link.write(np.full(64, 1, np.uint8), sequence=1)
+    assert first is not None
+    address = first.ctypes.data
+    for sequence in range(2, 6):
+        del first
+        first = link.write(np.full(64, sequence, np.uint8), sequence=sequence)
+        assert first is not None and first.ctypes.data == address and (first == sequence).all()
+    held = link.write(np.zeros(64, np.uint8))
+    assert held is not None and held.ctypes.data != address  # a held slot is never reused
+    del first, held
+
+
 # --- slots are never overwritten while held ------------------------------------------------
 
 

@@ -6,10 +6,17 @@ import asyncio
 import json
 import signal
 import sys
+import time
 
+import numpy as np
 import pytest
 
-from .launcher import Programs
+import rtcbot
+from rtcbot import Frame, Speaker, SyntheticMicrophone
+
+from ..devices.audiocheck import Recorder, measureTone
+from ..rigs import SAMPLERATE, AudioRig
+from .launcher import Program, Programs
 
 pytestmark = pytest.mark.loop_timeout(30)
 
@@ -25,6 +32,16 @@ async def _run(*arguments: str) -> tuple[int, str, str]:
     return process.returncode, out.decode(), err.decode()
 
 
+async def _untilReady(daemon: Program, devices: int) -> None:
+    """Reads the daemon's output until each of its ``devices`` says it is ready."""
+    assert daemon.process.stdout is not None
+    ready = 0
+    while ready < devices:
+        raw = await asyncio.wait_for(daemon.process.stdout.readline(), 10)
+        assert raw, "rtcbot serve ended early"
+        ready += b"is ready" in raw
+
+
 async def test_serve_publishes_what_separately_started_programs_attach_to_and_list_shows() -> None:
     async with Programs() as programs:
         daemon = await programs.start(
@@ -32,11 +49,7 @@ async def test_serve_publishes_what_separately_started_programs_attach_to_and_li
             command=[*RTCBOT, "serve", "--synthetic", "--name", "front", "--width", "320", "--height", "240", "--mic"],
         )
         assert daemon.process.stdout is not None
-        lines: list[str] = []
-        while sum("is ready" in line for line in lines) < 2:
-            raw = await asyncio.wait_for(daemon.process.stdout.readline(), 10)
-            assert raw, "rtcbot serve ended early"
-            lines.append(raw.decode())
+        await _untilReady(daemon, devices=2)
         first = await programs.start("attach", "front", "--count", "100000")
         second = await programs.start("blocking", "front", "--count", "30", "--timeout", "5")
         firstFrames = await first.frames(30, timeout=10)
@@ -91,3 +104,35 @@ async def test_the_blocking_iterator_times_out_when_nothing_is_published() -> No
         program = await programs.start("blocking", "nobody", "--timeout", "0.3")
         end = await program.until("done")
     assert end["error"] == "TimeoutError" and "'nobody'" in end["message"]
+
+
+async def test_serve_publishes_the_microphone_and_an_attached_program_hears_what_it_records(audioRig: AudioRig) -> None:
+    """``rtcbot serve --mic`` on the real sound server: a tone played into the null sink
+    reaches a program attached to the daemon's microphone, at its frequency."""
+    async with Programs() as programs:
+        daemon = await programs.start("serve", command=[*RTCBOT, "serve", "--mic", "--mic-name", "mic"])
+        await _untilReady(daemon, devices=1)
+        stream = rtcbot.attach("mic", reattach=False)
+        recorder = Recorder()
+        stream.subscribe(recorder)
+        await asyncio.wait_for(stream.onReady(), 10)
+        code, out, _ = await _run("list", "--json")
+        (described,) = json.loads(out)
+        assert code == 0 and described["kind"] == "Microphone" and described["sampleRate"] == 48000
+        speaker = Speaker(channels=1)
+        tone = SyntheticMicrophone(SAMPLERATE, 1, blocksize=480, frequency=1000, amplitude=0.5, seconds=0.8)
+        speaker.putSubscription(tone)
+        await asyncio.wait_for(tone.onClose(), 10)
+        await tone
+        await asyncio.wait_for(recorder.until(time.monotonic_ns() + 500_000_000), 10)  # what the speaker still plays
+        speaker.close()
+        await speaker
+        first = await asyncio.wait_for(stream.get(), 5)
+        assert isinstance(first, Frame) and first.dtype == np.float32
+        del first
+        stream.close()
+        await stream
+        measured = await asyncio.to_thread(measureTone, recorder.recording(), SAMPLERATE, 0.5)
+        assert measured.frequency == pytest.approx(1000, rel=0.01)
+        daemon.kill(signal.SIGTERM)
+        assert await daemon.exitCode(10) == 0
