@@ -62,6 +62,9 @@ class ChildSettings:
     workMethod: str
     slotCount: int
     label: str
+    environment: dict[str, str] | None = None
+    """The parent's environment, for a child of the forkserver: it would otherwise get the
+    forkserver's, as it was when that started (without a later ``PULSE_SERVER``, say)."""
 
 
 class internalSubscriptionMessage:
@@ -382,6 +385,9 @@ def _becomeChild(name: str) -> None:
 def runChild(state: ChildState, settings: ChildSettings, sock: socket.socket) -> None:
     """The child process's entry point: rebuilds the object around its link, runs the
     work method, and reports how it ended."""
+    if settings.environment is not None:
+        os.environ.clear()
+        os.environ.update(settings.environment)
     _becomeChild(state.cls.__name__)
     log = logging.getLogger("rtcbot").getChild(state.cls.__name__)
     link = ChildLink(BlockingChannel(sock), settings, log)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import dataclasses
 import multiprocessing
+import os
 import pickle
 import signal
 import socket
@@ -149,9 +151,12 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
     def _startChild(self) -> None:
         state = ChildState(type(self), self._userState(), self._context.get_start_method())
         state.checkClass()
+        settings = self._settings
+        if self._context.get_start_method() == "forkserver":  # its children inherit the forkserver's environment
+            settings = dataclasses.replace(settings, environment=dict(os.environ))
         self._process = self._context.Process(
             target=runChild,
-            args=(state, self._settings, self._childSocket),
+            args=(state, settings, self._childSocket),
             daemon=self._daemonProcess,
             name=f"rtcbot-{type(self).__name__}",
         )

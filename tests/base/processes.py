@@ -344,3 +344,18 @@ class PrimitiveEcho(ProcessSubscriptionProducerConsumer):
             item = self._get()
             self.queue.put(item)
             self._put_nowait(item)
+
+
+class EnvironmentReader(ProcessSubscriptionProducer):
+    """Puts the child's value of each environment variable in ``names`` (None where unset)."""
+
+    def __init__(self, names: list[str], **kwargs: Any) -> None:
+        self.names = names
+        super().__init__(**kwargs)
+
+    def _producer(self) -> None:
+        self._setReady(True)
+        for name in self.names:
+            self._put_nowait(os.environ.get(name))
+        while not self._shouldClose:
+            time.sleep(0.01)

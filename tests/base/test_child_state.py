@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from .processes import Holder, PrimitiveEcho, PrimitiveUser
+from .processes import EnvironmentReader, Holder, PrimitiveEcho, PrimitiveUser
 
 START_METHODS = ["fork", "forkserver", "spawn"]
 
@@ -91,3 +91,19 @@ def test_what_really_cannot_be_sent_is_named_and_starts_nothing(
     with pytest.raises(TypeError, match=rf"Holder\.lock \(lock\).*'{startMethod}'.*does not pickle"):
         Holder(startMethod=startMethod)
     assert multiprocessing.active_children() == before
+
+
+@pytest.mark.parametrize("startMethod", START_METHODS)
+async def test_the_child_sees_the_environment_of_when_it_started(startMethod: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The forkserver, started earlier, would hand its children its own old environment: a
+    PULSE_SERVER or DISPLAY set since would be missing there, and a removed one still set."""
+    # tests/conftest.py started the forkserver before any test
+    monkeypatch.setenv("RTCBOT_TEST_SET_LATER", "set after the forkserver started")
+    monkeypatch.delenv("HOME")
+    reader = await asyncio.to_thread(EnvironmentReader, ["RTCBOT_TEST_SET_LATER", "HOME"], startMethod=startMethod)
+    try:
+        assert await asyncio.wait_for(reader.get(), 10) == "set after the forkserver started"
+        assert await asyncio.wait_for(reader.get(), 10) is None
+    finally:
+        reader.close()
+        await asyncio.wait_for(reader, 10)

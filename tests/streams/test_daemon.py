@@ -120,6 +120,7 @@ async def test_serve_publishes_the_microphone_and_an_attached_program_hears_what
         (described,) = json.loads(out)
         assert code == 0 and described["kind"] == "Microphone" and described["sampleRate"] == 48000
         speaker = Speaker(channels=1)
+        await asyncio.wait_for(speaker.onReady(), 10)
         tone = SyntheticMicrophone(SAMPLERATE, 1, blocksize=480, frequency=1000, amplitude=0.5, seconds=0.8)
         speaker.putSubscription(tone)
         await asyncio.wait_for(tone.onClose(), 10)
