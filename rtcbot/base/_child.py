@@ -247,11 +247,10 @@ class ChildLink:
             claim = None
         copied = claim is None and fitsInSlot(element)
         if copied:
-            # Messages wait until the frame has left (below), unless no slot is free now.
-            claim = self._writer.claim(element.shape, element.dtype, countDrop=False)
-            if claim is None:
-                self._pump(block=False)
-                claim = self._writer.claim(element.shape, element.dtype)
+            # The slots given back since the last frame first: the one given back last is
+            # written again, while its memory is still in the caches.
+            self._pump(block=False)
+            claim = self._writer.claim(element.shape, element.dtype)
             if claim is None:
                 self._dropped()
                 return
@@ -271,8 +270,6 @@ class ChildLink:
                     self._heldByPrograms[slot] = self._heldByPrograms.get(slot, 0) + announced
                 message += self._programSlotsReport()  # in the same system call
             self._channel.send(message)
-            if copied:
-                self._pump(block=False)  # the slots given back meanwhile, for the next frames
             return
         data = _pickleForParent(element)
         self._reportDrops()
