@@ -23,3 +23,4 @@ def test_the_docs_build_without_a_single_warning(tmp_path: Path) -> None:
         assert name in api, f"{name} is missing from the API reference"
     performance = (tmp_path / "performance.html").read_text()
     assert "capture → subscriber resumed" in performance and "rawshm" in performance
+    assert "none attached" in performance and "iceoryx2" in performance, "the named-stream figures are missing"

@@ -1,7 +1,8 @@
-"""A Sphinx directive that renders the latency profiler's JSON as tables, so the performance
-figures in the docs are the profiler's own output, never typed by hand.
+"""Sphinx directives that render the benchmarks' JSON as tables, so the performance figures
+in the docs are the tools' own output, never typed by hand.
 
-    .. latency-tables:: performance.json
+    .. latency-tables:: performance.json          (rtcbot-latency --json)
+    .. streams-tables:: streams-benchmark.json    (scripts/bench-streams)
 """
 
 from __future__ import annotations
@@ -69,6 +70,48 @@ class LatencyTables(Directive):
         return [about, stages, nodes.paragraph(text="Ratios (capture → subscriber resumed):"), ratios]
 
 
+class StreamsTables(Directive):
+    """Renders every cell of the named-stream benchmark and its ratios."""
+
+    required_arguments = 1
+
+    def run(self) -> list[nodes.Node]:
+        source = Path(self.state.document.settings.env.srcdir) / self.arguments[0]
+        self.state.document.settings.env.note_dependency(str(source))
+        document = json.loads(source.read_text())
+        about = nodes.paragraph(text=f"Measured on {document['machine']}, Python {document['python']}.")
+        rows = []
+        for cell in document["cells"]:
+            latency = cell["latencyUs"]
+            rows.append(
+                [
+                    f"{cell['size']} {cell['rate']}",
+                    cell["transport"] if cell["receivers"] else f"{cell['transport']} (none attached)",
+                    str(cell["receivers"]),
+                    f"{latency['p50'] / 1000:.2f}" if latency else "",
+                    f"{latency['p99'] / 1000:.2f}" if latency else "",
+                    f"{cell['delivered']:.2f}" if cell["receivers"] else "",
+                    f"{cell['senderCpuUsPerFrame']:.0f}",
+                    f"{cell['receiverCpuUsPerFrame']:.0f}" if cell["receivers"] else "",
+                    f"{cell['copiedBytesPerFrame']:.0f}" if cell["receivers"] else "",
+                ]
+            )
+        headers = ["setting", "transport", "programs", "p50 ms", "p99 ms", "got", "sender µs/frame",
+                   "receiver µs/frame", "copied B/frame"]  # fmt: skip
+        ratioColumns = [key for key in document["ratios"][0] if key not in ("size", "rate", "receivers")]
+        ratioRows = [
+            [f"{row['size']} {row['rate']}", str(row["receivers"]), *[str(row.get(key, "")) for key in ratioColumns]]
+            for row in document["ratios"]
+        ]
+        return [
+            about,
+            _table(headers, rows),
+            nodes.paragraph(text="Ratios of attached programs (capture → coroutine resumed, p50) and of the publisher's CPU:"),
+            _table(["setting", "programs", *ratioColumns], ratioRows),
+        ]
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("latency-tables", LatencyTables)
+    app.add_directive("streams-tables", StreamsTables)
     return {"parallel_read_safe": True, "version": "1"}
