@@ -41,15 +41,23 @@ def _runLabel(run: dict[str, Any]) -> str:
     return f"{run['transport']} {run['size']} ×{run['subscribers']}" + (" +slow" if run["slow"] else "")
 
 
+def _readJson(directive: Directive) -> dict[str, Any]:
+    """The JSON file a directive names (relative to the docs), noted as a dependency so that
+    a new file rebuilds the page."""
+    environment = directive.state.document.settings.env
+    source = Path(environment.srcdir) / directive.arguments[0]
+    environment.note_dependency(str(source))
+    document: dict[str, Any] = json.loads(source.read_text())
+    return document
+
+
 class LatencyTables(Directive):
     """Renders the environment, every run's stages and the ratios from a profiler JSON file."""
 
     required_arguments = 1
 
     def run(self) -> list[nodes.Node]:
-        source = Path(self.state.document.settings.env.srcdir) / self.arguments[0]
-        self.state.document.settings.env.note_dependency(str(source))
-        document = json.loads(source.read_text())
+        document = _readJson(self)
         environment = document["environment"]
         about = nodes.paragraph(
             text=f"Measured {environment['date']} on {environment['cpu']} ({environment['cores']} cores, "
@@ -76,9 +84,7 @@ class StreamsTables(Directive):
     required_arguments = 1
 
     def run(self) -> list[nodes.Node]:
-        source = Path(self.state.document.settings.env.srcdir) / self.arguments[0]
-        self.state.document.settings.env.note_dependency(str(source))
-        document = json.loads(source.read_text())
+        document = _readJson(self)
         about = nodes.paragraph(text=f"Measured on {document['machine']}, Python {document['python']}.")
         rows = []
         for cell in document["cells"]:

@@ -510,6 +510,15 @@ async def test_sendAfterCloseIsIgnored() -> None:
         os.close(writeEnd)
 
 
+def _sendItemsAroundPassedFds(sender: BlockingChannel, passed: list[tuple[int, int]]) -> None:
+    """An item, then a NEW_RING passing the read end of each pipe in ``passed``, then the
+    item "last": a reader's recvmsg stops at each passed fd."""
+    for index, (readFd, _) in enumerate(passed):
+        sender.send(encode(Kind.ITEM, pickle.dumps(f"before {index}")))
+        sender.send(encode(Kind.NEW_RING, b"ring"), readFd)
+    sender.send(encode(Kind.ITEM, pickle.dumps("last")))
+
+
 def test_draining_a_finished_peer_reads_past_the_short_reads_that_passed_fds_cause() -> None:
     """A recvmsg stops where a passed fd is attached, so a short read is not the end: the
     drain of an exited child once lost everything after its first new ring."""
@@ -519,10 +528,7 @@ def test_draining_a_finished_peer_reads_past_the_short_reads_that_passed_fds_cau
     sender = BlockingChannel(childEnd)
     passed = [os.pipe() for _ in range(3)]
     try:
-        for index, (readFd, _) in enumerate(passed):
-            sender.send(encode(Kind.ITEM, pickle.dumps(f"before {index}")))
-            sender.send(encode(Kind.NEW_RING, b"ring"), readFd)
-        sender.send(encode(Kind.ITEM, pickle.dumps("last")))
+        _sendItemsAroundPassedFds(sender, passed)
         sender.close()
         loopSide.receiveAvailable(maxReads=0)  # how a process object drains its exited child
         assert [kind for kind, _ in received] == [Kind.ITEM, Kind.NEW_RING] * 3 + [Kind.ITEM]
@@ -551,10 +557,7 @@ async def test_the_loop_reader_gets_every_message_across_the_short_reads_of_pass
     sender = BlockingChannel(childEnd)
     passed = [os.pipe() for _ in range(3)]
     try:
-        for index, (readFd, _) in enumerate(passed):
-            sender.send(encode(Kind.ITEM, pickle.dumps(f"before {index}")))
-            sender.send(encode(Kind.NEW_RING, b"ring"), readFd)
-        sender.send(encode(Kind.ITEM, pickle.dumps("last")))
+        _sendItemsAroundPassedFds(sender, passed)
         loopSide.attach(asyncio.get_running_loop())
         await asyncio.wait_for(allThere.wait(), 10)
         assert [kind for kind, _ in received] == [Kind.ITEM, Kind.NEW_RING] * 3 + [Kind.ITEM]
