@@ -44,8 +44,9 @@ class SyntheticCamera(FrameSource):
         while not self._shouldClose and (self.frames is None or number < self.frames):
             if self.fps:
                 delay = start + number / self.fps - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
+                # waiting, it still takes in what comes (slots given back, close)
+                if delay > 0 and self._sleep(delay):
+                    break
             frame = self._claimFrame((self.height, self.width, 3), np.uint8)
             if frame is not None:  # None: every slot is held, this frame is dropped (and counted)
                 captured = time.monotonic_ns()
