@@ -8,8 +8,8 @@ sentinel, and tears everything down in the background after ``close()``.
 from __future__ import annotations
 
 import asyncio
-import logging
 import dataclasses
+import logging
 import multiprocessing
 import os
 import pickle
@@ -149,10 +149,11 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
         return {k: v for k, v in self.__dict__.items() if k not in skip}
 
     def _startChild(self) -> None:
-        state = ChildState(type(self), self._userState(), self._context.get_start_method())
+        startMethod = self._context.get_start_method()
+        state = ChildState(type(self), self._userState(), startMethod)
         state.checkClass()
         settings = self._settings
-        if self._context.get_start_method() == "forkserver":  # its children inherit the forkserver's environment
+        if startMethod == "forkserver":  # its children would get the forkserver's environment
             settings = dataclasses.replace(settings, environment=dict(os.environ))
         self._process = self._context.Process(
             target=runChild,
