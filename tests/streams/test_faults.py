@@ -67,6 +67,29 @@ async def test_a_killed_program_gives_its_slots_back_within_100_ms_and_the_other
     await camera
 
 
+async def test_a_killed_programs_slots_come_back_within_100_ms_from_a_slow_camera_too() -> None:
+    """At 4 fps the next frame is up to 250 ms away: the capture child takes the slots back
+    while it waits for it, not when it comes."""
+    camera = SyntheticCamera(64, 48, fps=4, slotCount=6)
+    publication = camera.publish("slow", slotsPerProgram=2)
+    async with Programs() as programs:
+        holder = await programs.start("attach", "slow", "--count", "1000", "--hold", "2")
+        await holder.until("holding", timeout=10)
+
+        def heldByPrograms() -> int:
+            return camera.statistics().fromChild.slotsHeldByPrograms
+
+        await _waitFor(lambda: heldByPrograms() == 2, 2, "the holder holding 2 frames")
+        await asyncio.sleep(0.05)  # a little into the wait for the next frame (a measurement)
+        holder.kill(signal.SIGKILL)
+        returned = await _waitFor(lambda: heldByPrograms() == 0, 1, "slot return")
+        assert returned < 0.1, f"the killed program's slots came back after {returned * 1000:.0f} ms"
+    publication.close()
+    camera.close()
+    await publication
+    await camera
+
+
 async def test_a_slow_program_sees_fewer_newer_frames_and_slows_nobody() -> None:
     camera = SyntheticCamera(160, 120, fps=60)
     publication = camera.publish("front")
