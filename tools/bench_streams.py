@@ -7,7 +7,8 @@ in-program subscribers (the reference), programs attached to an rtcbot publicati
 rawshm (a bare ring, no safety), pyzmq (``send(copy=False)`` over ipc://) and iceoryx2
 (a loaned payload). Latency is capture → the receiver's coroutine resumed, pooled over the
 receivers. Per setting, rtcbot's publisher also runs with no program attached (``x0``): the
-cost that attached programs add to the publisher is measured against it. The machine is shared and noisy: read the ratios of one run.
+cost that attached programs add to the publisher is measured against it. The machine is
+shared and noisy: read the ratios of one run.
 """
 
 from __future__ import annotations
@@ -72,6 +73,11 @@ async def _waitReady(process: asyncio.subprocess.Process) -> None:
         raise RuntimeError(f"the sender did not start: {line!r} {err.decode()[-1500:]}")
 
 
+def _mean(values: list[float]) -> float:
+    """The mean of ``values`` (0 for none: the publisher-alone cell has no receiver)."""
+    return float(np.mean(values)) if values else 0.0
+
+
 async def runCell(transport: str, size: str, rate: str, receivers: int, seconds: float, index: int, slots: int) -> Cell:
     """Runs one sender and its receivers (each a program of its own) and sums them up;
     rtcbot's sender has ``slots`` slots."""
@@ -101,8 +107,7 @@ async def runCell(transport: str, size: str, rate: str, receivers: int, seconds:
                     await program.wait()
     sent = results[0]
     received = sent["receivers"] if transport == "inprogram" else results[1:]
-    latencies = np.concatenate([np.asarray(r["latenciesNs"], np.int64) for r in received] or [np.empty(0, np.int64)])
-    frames = [r["frames"] for r in received] or [0]
+    latencies = [np.asarray(r["latenciesNs"], np.int64) for r in received]
     sentCount = max(int(sent["sent"]), 1)
     return Cell(
         transport,
@@ -111,12 +116,12 @@ async def runCell(transport: str, size: str, rate: str, receivers: int, seconds:
         receivers,
         sentCount,
         seconds,
-        percentiles(latencies),
-        round(float(np.mean(frames)) / sentCount, 3),
+        percentiles(np.concatenate(latencies) if latencies else []),
+        round(_mean([r["frames"] for r in received]) / sentCount, 3),
         round(sent["cpuSeconds"] * 1e6 / sentCount, 1),
         round(sent["cpuSeconds"] * 100 / seconds, 1),
-        round(float(np.mean([r["cpuSeconds"] * 1e6 / max(r["frames"], 1) for r in received] or [0.0])), 1),
-        float(np.mean([r["copiedBytesPerFrame"] or 0 for r in received] or [0.0])),
+        round(_mean([r["cpuSeconds"] * 1e6 / max(r["frames"], 1) for r in received]), 1),
+        _mean([r["copiedBytesPerFrame"] or 0 for r in received]),
         int(sent.get("copiedBytes", 0)),
         f"source dropped {sent.get('sourceDropped', 0)}, skipped {sent.get('skipped', 0)}",
     )
@@ -129,17 +134,14 @@ async def runAll(seconds: float, quick: bool, transports: list[str], counts: lis
     rates = ["30 fps"] if quick else list(RATES)
     index = 0
     slots = 6 + 2 * max(counts)  # one ring size for every rtcbot cell, so that their CPU compares
+    alone = [(0, "rtcbot")] if "rtcbot" in transports else []  # the publisher's own cost
+    runs = alone + [(receivers, transport) for receivers in counts for transport in transports]
     for size in sizes:
         for rate in rates:
-            if "rtcbot" in transports:  # the publisher's own cost, with nobody attached
+            for receivers, transport in runs:
                 index += 1
-                print(f"  rtcbot {size} {rate} x0", file=sys.stderr, flush=True)
-                cells.append(await runCell("rtcbot", size, rate, 0, seconds, index, slots))
-            for receivers in counts:
-                for transport in transports:
-                    index += 1
-                    print(f"  {transport} {size} {rate} x{receivers}", file=sys.stderr, flush=True)
-                    cells.append(await runCell(transport, size, rate, receivers, seconds, index, slots))
+                print(f"  {transport} {size} {rate} x{receivers}", file=sys.stderr, flush=True)
+                cells.append(await runCell(transport, size, rate, receivers, seconds, index, slots))
     return cells
 
 
