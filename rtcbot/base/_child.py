@@ -54,6 +54,13 @@ _PROGRAM_POLL = 0.005
 _PR_SET_PDEATHSIG = 1
 _PR_SET_NAME = 15
 
+#: A producer's child that has dropped frames this long because no event loop of the parent
+#: reads them yet says once what to do (a program's imports before its loop runs take less).
+NO_LOOP_WARNING_AFTER = 5.0
+#: Once the parent's loop runs, frames dropped this long before it gives a slot back are
+#: the backlog of before the loop (counted, not warned about).
+CATCHING_UP = 1.0
+
 
 @dataclass(frozen=True)
 class ChildSettings:
@@ -95,6 +102,11 @@ class ChildLink:
         self._reportedDrops = 0
         self._lastDropReport = 0.0
         self.closeRequested = False
+        self._parentListening = False  # until the parent's event loop reads our socket
+        self._listeningSince = 0.0
+        self._caughtUp = False  # the parent has given a slot back since it listens
+        self._firstDropWithoutLoop: float | None = None  # None again once warned
+        self._warnedNoLoop = False
         # programs attached to a publication of this object, announced to from here
         self._announcer = Announcer(ownsEventFds=True)
         self._wakeups: dict[int, int] = {}  # program -> eventfd, until its page comes
@@ -116,6 +128,7 @@ class ChildLink:
 
     def _handle(self, kind: Kind, payload: bytes) -> None:
         if kind is Kind.RELEASE:
+            self._caughtUp = self._parentListening
             slot = decodeRelease(payload)
             if slot in self._heldByPrograms:
                 self._releasedByParent.add(slot)
@@ -136,6 +149,9 @@ class ChildLink:
             self._reader.retire(decodeRetire(payload))
         elif kind is Kind.CLOSE:
             self.closeRequested = True
+        elif kind is Kind.LISTENING:
+            self._parentListening = True
+            self._listeningSince = time.monotonic()
         else:
             self._inbox.append(internalSubscriptionMessage(kind, payload))
 
@@ -284,6 +300,23 @@ class ChildLink:
         if now - self._lastDropReport >= 0.02:
             self._lastDropReport = now
             self._reportDrops()
+        if not self._parentListening:
+            if self._firstDropWithoutLoop is None:
+                self._firstDropWithoutLoop = now
+            if not self._warnedNoLoop and now - self._firstDropWithoutLoop >= NO_LOOP_WARNING_AFTER:
+                self._warnedNoLoop = True
+                self._log.log(
+                    "noLoop",
+                    logging.WARNING,
+                    "dropping frames: no event loop of the parent process reads them yet, and its "
+                    "%d slots hold the first ones. Run an event loop in the thread that made the "
+                    "object (asyncio.run(), loop.run_forever(), web.run_app()) or pass loop=; "
+                    "frames flow once it runs.",
+                    self._writer.slotsHeld,
+                )
+            return
+        if not self._caughtUp and now - self._listeningSince < CATCHING_UP:
+            return  # the parent is reading the frames it was sent before its loop ran
         self._log.log(
             "dropped",
             logging.WARNING,

@@ -2,11 +2,11 @@
 
 Objects may be created before any loop runs (RTCBot users create devices at module level)
 and used later inside ``asyncio.run(...)``. A :class:`LoopBinding` therefore binds lazily:
-to the loop passed explicitly, else to the loop running at creation, else to the first
-running loop that touches the object. (A loop that is only set as current, not running,
-is not looked for: asyncio has no public way to see it without creating one on 3.11, and
-the notion goes with the policy system in 3.16.) Callbacks registered with
-:meth:`whenBound` run once a loop is known.
+to the loop passed explicitly, else to the loop running at creation, else to the first loop
+that starts to run in the creating thread (``run_forever()``, ``asyncio.run()``, aiohttp's
+``web.run_app()``: see :mod:`._loopstart`), or to the first running loop that touches the
+object, whichever comes first. Callbacks registered with :meth:`whenBound` run once a loop
+is known.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import concurrent.futures
 import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
+
+from ._loopstart import whenALoopStarts
 
 T = TypeVar("T")
 
@@ -41,6 +43,8 @@ class LoopBinding:
         self._loop = loop if loop is not None else runningLoop()
         self._owner = threading.get_ident()  # the thread that uses the loop while it is idle
         self._onBound: list[Callable[[], None]] = []
+        if self._loop is None:
+            whenALoopStarts(self)
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop | None:
@@ -53,7 +57,15 @@ class LoopBinding:
             return
         if self._loop is not None and (self._explicit or self._loop.is_running()):
             return
-        self._loop = running
+        self._bindTo(running)
+
+    def _loopStarted(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The first loop to start in the creating thread: bound to unless one is already."""
+        if self._loop is None:
+            self._bindTo(loop)
+
+    def _bindTo(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
         self._owner = threading.get_ident()
         callbacks, self._onBound = self._onBound, []
         for callback in callbacks:
@@ -80,6 +92,8 @@ class LoopBinding:
         loop = self._loop
         if loop is None:
             raise LoopGone("no event loop is bound yet")
+        if loop.is_closed():
+            raise LoopGone("the event loop is closed")
         running = runningLoop()
         if running is loop or (running is None and not loop.is_running() and threading.get_ident() == self._owner):
             function(*args)

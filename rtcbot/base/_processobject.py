@@ -170,6 +170,7 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
             return
         self._attachedLoop = loop
         self._channel.attach(loop)
+        self._channel.send(encode(Kind.LISTENING))
         loop.add_reader(self._process.sentinel, self._onChildExit)
         self._readyWatch = loop.call_later(self._readyWarningAfter, self._warnIfNotReady)
         self._startFeeding(loop)

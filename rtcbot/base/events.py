@@ -12,6 +12,7 @@ from .._ratelimit import RateLimitedLog
 from ._errors import ClosedBeforeReady
 from ._listeners import ListenerRegistry, TaskKeeper
 from ._loopbinding import LoopBinding, LoopGone, runningLoop
+from ._loopstart import whenALoopStarts
 
 T = TypeVar("T")
 L = TypeVar("L")
@@ -138,13 +139,22 @@ class baseEventHandler:
                 loop.call_soon(call)
 
     def _callSoon(self, callback: Callable[[], None]) -> None:
-        """Runs ``callback`` on a later turn of the object's loop: the running
-        loop; without one, the first running loop in which the object is used."""
+        """Runs ``callback`` on a later turn of the object's loop: the running loop;
+        without one, the first loop that starts in this thread or in which the object is
+        used, whichever comes first."""
         loop = runningLoop()
         if loop is None:
+            if not self.__deferredCalls:
+                whenALoopStarts(self)
             self.__deferredCalls.append(callback)
         else:
             loop.call_soon(callback)
+
+    def _loopStarted(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Runs the calls deferred until a loop existed (see :mod:`._loopstart`)."""
+        calls, self.__deferredCalls = self.__deferredCalls, []
+        for call in calls:
+            call()
 
     def _isTornDown(self) -> bool:
         """True once closed and every background worker has finished."""

@@ -53,6 +53,7 @@ class Kind(enum.IntEnum):
     DIRECT_PROGRAM = 18  # parent -> child: announce to this program's page (fd attached): id, limit
     DIRECT_REMOVE = 19  # parent -> child: the program went away: id
     PROGRAM_SLOTS = 20  # child -> parent: how many slots attached programs hold now
+    LISTENING = 21  # parent -> child: an event loop reads what the child sends from now on
 
 
 _KINDS: dict[int, Kind] = {int(kind): kind for kind in Kind}  # faster than Kind(value)
