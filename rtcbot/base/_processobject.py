@@ -8,6 +8,8 @@ sentinel, and tears everything down in the background after ``close()``.
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
 import dataclasses
 import logging
 import multiprocessing
@@ -15,7 +17,9 @@ import os
 import pickle
 import signal
 import socket
+import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -47,6 +51,27 @@ from .events import baseEventHandler, threadedEventHandler
 
 #: The parent stops reading a consumer's subscription while this much is unsent.
 SEND_HIGH_WATER = 4 << 20
+
+#: Process objects whose teardown has not finished: at exit, those whose event loop has
+#: gone (aiohttp's run_app closes its loop right after the shutdown handlers that call
+#: ``close()``) are torn down there, waiting for their children as synchronous code may.
+_notTornDown: weakref.WeakSet[ProcessObject] = weakref.WeakSet()
+_exitHookLock = threading.Lock()
+_exitHookInstalled = False
+
+
+def _tearDownAtExit() -> None:
+    for obj in list(_notTornDown):
+        obj._finishWithoutLoop()
+
+
+def _tearDownAtExitLater(obj: ProcessObject) -> None:
+    global _exitHookInstalled
+    with _exitHookLock:
+        if not _exitHookInstalled:
+            atexit.register(_tearDownAtExit)
+            _exitHookInstalled = True
+        _notTornDown.add(obj)
 
 
 @dataclass(frozen=True)
@@ -142,6 +167,7 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
             self._childSocket.close()
             self._channel.close()
             raise
+        _tearDownAtExitLater(self)
         self._loopBinding.whenBound(self._attach)
 
     def _userState(self) -> dict[str, Any]:
@@ -351,7 +377,11 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
         if loop is not None and not loop.is_closed():
             self._escalation = loop.call_later(self._joinTimeout, self._terminateChild)
             return
-        # No event loop to wait in: we are in synchronous code, so waiting is allowed.
+        self._waitForChild()
+
+    def _waitForChild(self) -> None:
+        """Waits for the child (asked to stop) to end, escalating, then tears down. Only
+        where no event loop runs: synchronous code, which may wait."""
         self._process.join(self._joinTimeout)
         for stop in (self._process.terminate, self._process.kill):
             if self._process.exitcode is None:
@@ -359,6 +389,17 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
                 self._process.join(self._joinTimeout)
         self._childExited = True
         self._teardown()
+
+    def _finishWithoutLoop(self) -> None:
+        """At exit: an object whose loop has closed (or never ran) before its teardown
+        ends its child and closes its sockets here; one whose loop runs is left alone."""
+        loop = self._attachedLoop
+        if self._tornDown or (loop is not None and not loop.is_closed()):
+            return
+        if not self._childExited:
+            with contextlib.suppress(OSError):
+                self._channel.send(encode(Kind.CLOSE))
+        self._waitForChild()
 
     def _terminateChild(self) -> None:
         if self._process.exitcode is None and not self._childExited:
@@ -371,12 +412,14 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
         if self._tornDown:
             return
         self._tornDown = True
+        _notTornDown.discard(self)
         if self._escalation is not None:
             self._escalation.cancel()
         if self._readyWatch is not None:
             self._readyWatch.cancel()
         if self._feeder is not None:
-            self._feeder.cancel()
+            with contextlib.suppress(RuntimeError):  # its loop may have closed
+                self._feeder.cancel()
         self._channel.close()
         self._fromChild.close()
         self._toChild.close()

@@ -145,6 +145,7 @@ class RTCConnection(SubscriptionProducerConsumer[Any, Any]):
         self._bindLoop()
         if self.closed:
             raise self._closedError("cannot make a description")
+        self._attachTracks()
         if description is not None and self._rtc.remoteDescription is None:
             await self.setRemoteDescription(description)
         if self._rtc.remoteDescription is not None:
@@ -169,12 +170,17 @@ class RTCConnection(SubscriptionProducerConsumer[Any, Any]):
         self._bindLoop()
         if self.closed:
             raise self._closedError("cannot set a description")
+        self._attachTracks()
         checked = _checkedDescription(description)
         try:
             await self._rtc.setRemoteDescription(checked)
         except Exception as error:  # aiortc's parser also fails with assert, IndexError and others
             reason = str(error) or type(error).__name__
             raise ValueError(f"the peer's {checked.type} was refused: {reason}") from None
+
+    def _attachTracks(self) -> None:
+        for handler in (self._video, self._audio):
+            handler._attachTracks()
 
     def _preferCodec(self) -> None:
         if self._videoCodec is None:

@@ -11,6 +11,7 @@ from aiortc import RTCPeerConnection
 from aiortc.mediastreams import MediaStreamTrack
 
 from ..base import BaseSubscriptionProducer, SubscriptionProducer, SubscriptionProducerConsumer
+from ..base._loopbinding import runningLoop
 from ..base.base import ProducerConsumerStatistics
 from ..shm import Frame
 from ..subscriptions import MostRecentSubscription
@@ -53,6 +54,7 @@ class _MediaHandler(SubscriptionProducerConsumer[Any, Frame]):
         self._receivers: list[ReceivedTrack] = []
         self._defaultReceiver: ReceivedTrack | None = None
         self._offerToReceive = 0
+        self._unattachedTracks: list[SendingTrack] = []  # added before any loop ran
         self._trackSubscriber: SubscriptionProducer[ReceivedTrack] = SubscriptionProducer(logger=_log)
 
     def offerToReceive(self, num: int = 1) -> None:
@@ -92,8 +94,18 @@ class _MediaHandler(SubscriptionProducerConsumer[Any, Frame]):
         if source == self._get:
             self._defaultSender = track
         self._senders.append(track)
-        track.useSender(self._rtc.addTrack(track))
+        self._unattachedTracks.append(track)
+        if runningLoop() is not None:
+            self._attachTracks()
         return track
+
+    def _attachTracks(self) -> None:
+        """Gives aiortc the tracks added so far, from the running loop: its sender keeps
+        the event loop current when it is made, so a track added at module level, before
+        any loop runs, waits here until the connection is used in one."""
+        for track in self._unattachedTracks:
+            track.useSender(self._rtc.addTrack(track))
+        self._unattachedTracks.clear()
 
     def putSubscription(self, subscription: Any) -> None:
         """Sends ``subscription`` (a camera, a microphone, any producer or subscription) to

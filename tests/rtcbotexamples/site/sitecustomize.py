@@ -1,0 +1,41 @@
+"""What the example harness substitutes in an unchanged RTCBot example, and nothing else:
+
+- ``rtcbot.CVCamera`` becomes the synthetic camera (this machine has no camera), with
+  CVCamera's arguments and its default size (320x240);
+- aiohttp's ``web.run_app`` serves on 127.0.0.1 at ``$RTCBOT_EXAMPLE_PORT`` and prints
+  ``serving PORT`` once it listens, so the test knows when to open the page.
+
+Python imports this module at start-up because the harness puts its folder on PYTHONPATH.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import rtcbot
+from rtcbot.devices.synthetic import SyntheticCamera
+
+
+class CameraStandIn(SyntheticCamera):
+    """CVCamera's signature on the synthetic test pattern (no camera exists here)."""
+
+    def __init__(
+        self, width: int = 320, height: int = 240, cameranumber: Any = 0, fps: int = 30, *args: Any, **kwargs: Any
+    ) -> None:
+        super().__init__(width, height, fps=fps)
+
+
+rtcbot.CVCamera = CameraStandIn  # type: ignore[misc]
+
+_port = os.environ.get("RTCBOT_EXAMPLE_PORT")
+if _port is not None:
+    from aiohttp import web
+
+    _runApp = web.run_app
+
+    def _runAppOnTheHarnessPort(app: Any, *args: Any, **kwargs: Any) -> Any:
+        kwargs.update(host="127.0.0.1", port=int(_port), print=lambda _: print("serving", _port, flush=True))
+        return _runApp(app, *args, **kwargs)
+
+    web.run_app = _runAppOnTheHarnessPort
