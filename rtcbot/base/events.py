@@ -335,7 +335,7 @@ class threadedEventHandler(baseEventHandler):
     from any thread: they run in the object's event loop.
 
     The loop is ``loop`` if given, else the one running when the object is created, else
-    the first running loop that uses the object.
+    the first loop that starts in the creating thread or uses the object.
     """
 
     def __init__(
