@@ -138,7 +138,8 @@ class XDisplay:
         readEnd, writeEnd = os.pipe()
         try:
             server = subprocess.Popen(
-                ["Xvfb", "-displayfd", str(writeEnd), "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp"],
+                ["Xvfb", "-displayfd", str(writeEnd), "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp",
+                 "-noreset"],
                 pass_fds=(writeEnd,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
         finally:

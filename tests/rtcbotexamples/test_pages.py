@@ -20,23 +20,13 @@ from typing import Any
 import pytest
 
 from ..rigfixtures import _unavailable
-from ..webrtc.browser import chromiumPage
+from ..webrtc.browser import chromiumPage, videoPicture
 from ..webrtc.peers import patternError
-from ..webrtc.test_browser import _decodePicture
 
 SDIST = Path(__file__).parents[2] / ".cache" / "rtcbot-0.2.5.tar.gz"
 SITE = Path(__file__).parent / "site"
 
 pytestmark = [pytest.mark.loop_timeout(60), pytest.mark.timeout(90)]
-
-READ_PICTURE = """() => {
-  const video = document.querySelector("video");
-  const canvas = document.createElement("canvas");
-  canvas.width = video.videoWidth; canvas.height = video.videoHeight;
-  canvas.getContext("2d").drawImage(video, 0, 0);
-  return canvas.toDataURL("image/png");
-}"""
-
 
 def _example(name: str, into: Path) -> Path:
     """One example program of the sdist, written to ``into``."""
@@ -96,8 +86,7 @@ async def _assertShowsThePattern(page: Any) -> None:
         "document.querySelector('video').readyState >= 2 && document.querySelector('video').videoWidth > 0",
         timeout=20_000,
     )
-    picture = await page.evaluate(READ_PICTURE)
-    frame = await asyncio.to_thread(_decodePicture, picture)
+    frame = await videoPicture(page)
     assert frame.shape == (240, 320, 3)
     number, error = await asyncio.to_thread(patternError, frame)
     assert number is not None and error < 12, f"the page shows frame {number}, {error:.1f} levels off the pattern"

@@ -4,6 +4,7 @@ a private profile and config, and nothing of it left running afterwards."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import importlib
 import os
 import shutil
@@ -14,7 +15,17 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..rigfixtures import _unavailable
+
+_READ_PICTURE = """(selector) => {
+  const video = document.querySelector(selector);
+  const canvas = document.createElement("canvas");
+  canvas.width = video.videoWidth; canvas.height = video.videoHeight;
+  canvas.getContext("2d").drawImage(video, 0, 0);
+  return canvas.toDataURL("image/jpeg", 0.95);  // small: Playwright parses it in our event loop
+}"""
 
 FLAGS = [
     "--autoplay-policy=no-user-gesture-required",
@@ -69,3 +80,16 @@ async def chromiumPage() -> AsyncIterator[Any]:
         for pid in await asyncio.to_thread(_processesMentioning, private):
             os.kill(pid, signal.SIGKILL)
         await asyncio.to_thread(shutil.rmtree, private, True)
+
+
+def _decodeDataUrl(dataUrl: str) -> np.ndarray:
+    import cv2
+
+    encoded = np.frombuffer(base64.b64decode(dataUrl.split(",", 1)[1]), np.uint8)
+    return cv2.imdecode(encoded, cv2.IMREAD_COLOR)
+
+
+async def videoPicture(page: Any, selector: str = "video") -> np.ndarray:
+    """What the page's ``<video>`` shows now, as a BGR array."""
+    dataUrl = await page.evaluate(_READ_PICTURE, selector)
+    return await asyncio.to_thread(_decodeDataUrl, dataUrl)

@@ -5,7 +5,6 @@ refused and the robot goes on serving."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import secrets
 import signal
@@ -17,25 +16,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 
-from .browser import chromiumPage
+from .browser import chromiumPage, videoPicture
 from .peers import patternError
 
 ROOT = Path(__file__).parents[2]
 
 pytestmark = [pytest.mark.loop_timeout(60), pytest.mark.timeout(90)]
-
-READ_PICTURE = """() => {
-  const video = document.getElementById("video");
-  const canvas = document.createElement("canvas");
-  canvas.width = video.videoWidth; canvas.height = video.videoHeight;
-  canvas.getContext("2d").drawImage(video, 0, 0);
-  return canvas.toDataURL("image/jpeg", 0.95);  // small: Playwright parses it in our event loop
-}"""
-
 
 @asynccontextmanager
 async def robot(token: str) -> AsyncIterator[tuple[str, subprocess.Popen[str]]]:
@@ -71,11 +59,6 @@ def _post(address: str, body: bytes, token: str) -> tuple[int, str]:
             return error.code, error.read().decode()
 
 
-def _decodePicture(dataUrl: str) -> np.ndarray:
-    encoded = np.frombuffer(base64.b64decode(dataUrl.split(",", 1)[1]), np.uint8)
-    return cv2.imdecode(encoded, cv2.IMREAD_COLOR)
-
-
 async def test_the_browser_shows_the_camera_and_its_keys_reach_the_robot() -> None:
     token = "-" + secrets.token_urlsafe(12)  # a leading "-" must still reach the robot as its token
     async with robot(token) as (address, process):
@@ -96,13 +79,11 @@ async def test_the_browser_shows_the_camera_and_its_keys_reach_the_robot() -> No
                 timeout=20_000,
             )
             await page.wait_for_function("!document.getElementById('audio').paused", timeout=20_000)
-            picture = await page.evaluate(READ_PICTURE)
-            assert len(picture) < 150_000, f"the picture's data URL is {len(picture)} bytes"
+            frame = await videoPicture(page, "#video")
             await page.keyboard.press("ArrowUp")
             await page.keyboard.down("ArrowLeft")
             await page.keyboard.up("ArrowLeft")
             keys = [await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), 20) for _ in range(4)]
-    frame = await asyncio.to_thread(_decodePicture, picture)
     assert frame.shape == (480, 640, 3)
     number, error = await asyncio.to_thread(patternError, frame)
     assert number is not None and error < 12, f"the page shows frame {number}, {error:.1f} levels off the pattern"
