@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gc
 import inspect
+import multiprocessing
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -16,6 +18,20 @@ from .rigfixtures import audioRig, xDisplay
 __all__ = ["audioRig", "xDisplay"]  # session fixtures: the real audio server and X display
 
 DEFAULT_LOOP_TIMEOUT = 10.0
+
+#: Names multiprocessing's default start method for the whole run (CI runs the suite once
+#: with ``forkserver``, Python 3.14's default); unset, the interpreter's own default.
+START_METHOD_VARIABLE = "RTCBOT_TEST_START_METHOD"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    method = os.environ.get(START_METHOD_VARIABLE)
+    if method:
+        multiprocessing.set_start_method(method, force=True)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"multiprocessing's default start method: {multiprocessing.get_start_method()}"
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -46,9 +62,7 @@ def noLeaks() -> Iterator[None]:
 def multiprocessingHelpers() -> None:
     """Starts multiprocessing's own long-lived helpers (the forkserver and the resource
     tracker) and maps its shared heap (behind ``Value`` and ``Array``, kept for the life of
-    the process) before any test's leak snapshot, so they do not count as leaked. For every
-    test: a process object made while other threads run starts by the forkserver."""
-    import multiprocessing
+    the process) before any test's leak snapshot, so they do not count as leaked."""
     from multiprocessing import forkserver, resource_tracker
 
     resource_tracker.ensure_running()

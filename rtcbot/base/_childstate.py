@@ -12,6 +12,7 @@ still cannot be sent is a ``TypeError`` naming the attribute.
 from __future__ import annotations
 
 import pickle
+import threading
 from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
@@ -24,6 +25,9 @@ class ChildState:
         self._attributes: dict[str, Any] | None = attributes
         self._pickled: bytes | None = None
         self._startMethod = startMethod
+        #: Set once multiprocessing has pickled the state (or failed to: ``pickleError``).
+        self.pickled = threading.Event()
+        self.pickleError: BaseException | None = None
 
     def attributes(self) -> dict[str, Any]:
         """The attributes; in a spawned child, unpickled on first use (so a failure there
@@ -49,6 +53,15 @@ class ChildState:
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Called by multiprocessing while it pickles the Process in its spawning context.
+        try:
+            return self._reduced()
+        except BaseException as error:
+            self.pickleError = error
+            raise
+        finally:
+            self.pickled.set()
+
+    def _reduced(self) -> tuple[Any, ...]:
         attributes = self.attributes()
         try:
             pickled = ForkingPickler.dumps(attributes, pickle.HIGHEST_PROTOCOL)

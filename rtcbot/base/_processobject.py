@@ -1,6 +1,7 @@
 """The parent's side of an object whose work runs in a child process.
 
-The parent starts the child once the object is constructed, reads what the child sends
+The parent starts the child once the object is constructed (in a helper thread when a
+spawned or forkserver child would hold up the running loop), reads what the child sends
 with ``loop.add_reader`` (no helper thread), watches the child's exit through its process
 sentinel, and tears everything down in the background after ``close()``.
 """
@@ -42,10 +43,11 @@ from ..shm.protocol import (
 )
 from ..shm.ring import SharedRing, SlotReader, SlotWriter, fitsInSlot
 from ._child import ChildLink, ChildSettings, decodeError, runChild
+from ._childstart import BackgroundStart
 from ._childstate import ChildState
 from ._errors import ChildProcessDied
 from ._loopbinding import LoopGone
-from ._startmethod import defaultStartMethod
+from ._forksafety import keepLibraryStateAcrossFork, warnOnceIfForkingWithThreads
 from ._worker import StartsAfterInit
 from .events import baseEventHandler, threadedEventHandler
 
@@ -126,7 +128,7 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
         if joinTimeout < 0:
             raise ValueError(f"joinTimeout must not be negative, got {joinTimeout}")
         name = type(self).__name__
-        self._context: Any = multiprocessing.get_context(startMethod or defaultStartMethod())
+        self._context: Any = multiprocessing.get_context(startMethod)
         self._daemonProcess = daemonProcess
         self._joinTimeout = joinTimeout
         self._slotCount = slotCount
@@ -136,6 +138,7 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
         self._fromChild = SlotReader(self._releaseToChild)
         self._toChild = SlotWriter(slotCount, f"{name}-to-child", self._channel.send)
         self._process: Any = None
+        self._starting: BackgroundStart | None = None  # set while a child starts in a thread
         self._attachedLoop: asyncio.AbstractEventLoop | None = None
         self._escalation: asyncio.TimerHandle | None = None
         self._readyWatch: asyncio.TimerHandle | None = None
@@ -187,12 +190,38 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
             daemon=self._daemonProcess,
             name=f"rtcbot-{type(self).__name__}",
         )
+        if startMethod == "fork":
+            keepLibraryStateAcrossFork()
+            warnOnceIfForkingWithThreads(type(self).__name__)
+        elif self._loopBinding.inLoopThread():
+            self._starting = BackgroundStart(self._process, state, self._startedInBackground)
+            self._starting.begin()
+            return
         self._process.start()
         self._childSocket.close()
 
+    def _startedInBackground(self, error: BaseException | None) -> None:
+        """From the starting thread: the child runs (or could not start)."""
+        try:
+            self._loopBinding.call(self._childStarted, error)
+        except LoopGone:
+            pass  # the exit hook ends the child (``_finishWithoutLoop``)
+
+    def _childStarted(self, error: BaseException | None) -> None:
+        self._starting = None
+        self._childSocket.close()
+        if error is not None:
+            self._childExited = True
+            baseEventHandler._setError(self, error)
+            self._teardown()
+            return
+        self._attach()
+        if self.closed:
+            self._stopChild()
+
     def _attach(self) -> None:
         loop = self._loopBinding.loop
-        if loop is None or self._tornDown:
+        if loop is None or self._tornDown or self._starting is not None or self._attachedLoop is not None:
             return
         self._attachedLoop = loop
         self._channel.attach(loop)
@@ -314,8 +343,12 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
             if exitcode:
                 baseEventHandler._setError(self, self._deathError(exitcode))
             else:
-                self.close()
+                self._childReturned()
         self._teardown()
+
+    def _childReturned(self) -> None:
+        """The work method returned (its child exited cleanly) before the parent closed."""
+        self.close()
 
     def _deathError(self, exitcode: int) -> ChildProcessDied:
         who = f"the child process of {type(self).__name__} (pid {self._process.pid})"
@@ -372,6 +405,8 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
         if self._childExited:
             self._teardown()
             return
+        if self._starting is not None:
+            return  # asked again once the child runs (``_childStarted``)
         self._channel.send(encode(Kind.CLOSE))
         loop = self._attachedLoop
         if loop is not None and not loop.is_closed():
@@ -382,6 +417,14 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
     def _waitForChild(self) -> None:
         """Waits for the child (asked to stop) to end, escalating, then tears down. Only
         where no event loop runs: synchronous code, which may wait."""
+        if self._starting is not None:
+            startError = self._starting.wait()
+            self._starting = None
+            self._childSocket.close()
+            if startError is not None:
+                self._childExited = True
+                self._teardown()
+                return
         self._process.join(self._joinTimeout)
         for stop in (self._process.terminate, self._process.kill):
             if self._process.exitcode is None:
@@ -538,8 +581,11 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
         return link
 
     def _reprDetails(self) -> list[str]:
-        """Puts the child's pid first while there is a child process to name."""
+        """Puts the child's pid first while there is a child process to name (``starting``
+        while it starts in the background)."""
         details = super()._reprDetails()
+        if self._starting is not None:
+            return ["starting", *details]
         try:
             pid = self._process.pid
         except (AttributeError, ValueError):  # not built yet; a closed Process refuses

@@ -249,8 +249,9 @@ class BaseSubscriptionProducer(baseEventHandler, Generic[T]):
 
     def _markEndOfData(self, why: str) -> None:
         """Records that the data ran out (``why``), so that once the object closes its
-        reads raise ``SourceEnded``. Ignored once closed: then it was closed for another reason."""
-        if not self.closed:
+        reads raise ``SourceEnded``. The first reason stays; ignored once closed (then it was
+        closed for another reason)."""
+        if not self.closed and self._endOfData is None:
             self._endOfData = why
 
     def _put_nowait(self, element: Any) -> None:

@@ -245,11 +245,15 @@ class baseEventHandler:
         """Without argument: an awaitable resolving to the error (None if it closes cleanly).
 
         With a callback, coroutine function or sink: registers it; it receives the exception.
+        On an object that has already stopped with an error, it is also called once soon
+        with that error.
         """
         self._bindLoop()
         if subscription is None:
             return StateAwaitable(lambda: self._waitUntil(self.__checkError))
-        self.__errorListeners.add(subscription, "onError()")
+        if self.__errorListeners.add(subscription, "onError()") and self.__error is not None:
+            error = self.__error
+            self._callSoon(lambda: self.__errorListeners.deliverTo(subscription, error))
         return subscription
 
     @overload
@@ -260,11 +264,13 @@ class baseEventHandler:
         """Without argument: an awaitable that completes once the object has closed.
 
         With a callback, coroutine function or sink: registers it to be called on close.
+        On an object that has closed already, it is called once soon instead.
         """
         self._bindLoop()
         if subscription is None:
             return StateAwaitable(lambda: self._waitUntil(self.__checkClosed))
-        self.__closeListeners.add(subscription, "onClose()")
+        if self.__closeListeners.add(subscription, "onClose()") and self.__closed:
+            self._callSoon(lambda: self.__closeListeners.deliverTo(subscription, None))
         return subscription
 
     def __checkTornDown(self) -> tuple[bool, None]:

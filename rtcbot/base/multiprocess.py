@@ -110,6 +110,11 @@ class _ProducesFromChild(ProcessObject, BaseSubscriptionProducer[T]):
         """In the child: gives back an array from ``_claimFrame`` that will not be published."""
         self._inChild("_unclaimFrame").unclaimFrame(frame)
 
+    def _childReturned(self) -> None:
+        """Reads after the data sent before the end raise ``SourceEnded``."""
+        self._markEndOfData(f"its {self._settings.workMethod}() returned")
+        ProcessObject._childReturned(self)
+
     def _onChildMessage(self, kind: Kind, payload: bytes, reader: MessageReader) -> None:
         """In the parent: what the child published, in the order it was sent."""
         if kind is Kind.FRAME:
@@ -197,9 +202,8 @@ class ProcessSubscriptionProducer(_ProducesFromChild[T]):
 
     ``slotCount`` slots of shared memory carry arrays (a frame is dropped and counted when
     subscribers hold every slot); ``startMethod`` picks ``fork``, ``forkserver`` or
-    ``spawn`` (default: multiprocessing's default, except ``forkserver`` instead of
-    ``fork`` once this process runs other threads, as a forked child could hang on a lock
-    one of them held).
+    ``spawn`` (default: multiprocessing's default, always: so what works under it, e.g. a
+    ``multiprocessing.Queue()`` attribute, reaches the child).
     """
 
     def __init__(

@@ -85,7 +85,10 @@ class SourceWatch(ProcessObject):
         self._bindLoop()
         if listener is None:
             waiter: asyncio.Future[SourceStatus] = asyncio.get_running_loop().create_future()
-            self._sourceWaiters.append(waiter)
+            if self.closed:
+                waiter.set_exception(self._closedForSourceChanges())
+            else:
+                self._sourceWaiters.append(waiter)
             return waiter
         self._sourceListeners.add(listener, "onSourceChange()")
         return listener
@@ -99,8 +102,11 @@ class SourceWatch(ProcessObject):
         waiters, self._sourceWaiters = self._sourceWaiters, []
         for waiter in waiters:
             if not waiter.done():
-                waiter.set_exception(ProducerClosed(f"{type(self).__name__} closed"))
+                waiter.set_exception(self._closedForSourceChanges())
         super()._closeSides()
+
+    def _closedForSourceChanges(self) -> ProducerClosed:
+        return ProducerClosed(f"{type(self).__name__} closed: its source will not change again")
 
     def _reprDetails(self) -> list[str]:
         """Adds the frame rate: the source's own once known, else the one asked for."""

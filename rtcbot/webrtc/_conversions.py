@@ -9,7 +9,10 @@ from typing import Any
 import av
 import numpy as np
 
+from ..base._forksafety import keepLibraryStateAcrossFork
 from ..shm import Frame
+
+keepLibraryStateAcrossFork()  # aiortc converts frames in its own threads
 
 #: RTP's video clock.
 VIDEO_TIME_BASE = Fraction(1, 90_000)

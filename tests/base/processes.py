@@ -359,3 +359,16 @@ class EnvironmentReader(ProcessSubscriptionProducer):
             self._put_nowait(os.environ.get(name))
         while not self._shouldClose:
             time.sleep(0.01)
+
+
+class Forward(ProcessSubscriptionConsumer):
+    """Puts what it gets into ``results`` (a multiprocessing queue given by the test)."""
+
+    def __init__(self, results: Any, **kwargs: Any) -> None:
+        self.results = results
+        super().__init__(**kwargs)
+
+    def _consumer(self) -> None:
+        self._setReady(True)
+        while not self._shouldClose:
+            self.results.put(self._get())

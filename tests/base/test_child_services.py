@@ -80,7 +80,7 @@ def pipe() -> Iterator[tuple[int, int]]:
 
 
 async def test_get_latest_skips_a_backlog_and_gives_its_slots_back(pipe: tuple[int, int]) -> None:
-    taker = LatestTaker(goFd=pipe[0], slotCount=12)
+    taker = LatestTaker(goFd=pipe[0], slotCount=12, startMethod="fork")  # the child inherits the fd
     results: asyncio.Queue[Any] = asyncio.Queue()
     taker.subscribe(results)
     await taker.onReady()

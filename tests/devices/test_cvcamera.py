@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
-from rtcbot import CVCamera, Frame, MostRecentSubscription, SourceEnded, SubscriptionClosed
+from rtcbot import CVCamera, Frame, MostRecentSubscription, ProducerClosed, SourceEnded, SubscriptionClosed
 from rtcbot.devices import SourceError, SourceState, SourceStatus, VideoFormat
 from rtcbot.devices.testpattern import decodeStamp, drawPattern
 
@@ -89,6 +89,13 @@ async def test_a_lossless_file_arrives_frame_for_frame_decoded_straight_into_sha
     assert changes[0].actual == VideoFormat(WIDTH, HEIGHT, 30.0)
     assert changes[0].requested == VideoFormat(320, 240, 0)
     assert camera.statistics().fromChild.dropped["slotsFull"] == 0
+
+
+async def test_onSourceChange_awaited_after_close_raises_at_once(losslessVideo: Path) -> None:
+    camera = CVCamera(cameranumber=losslessVideo, fps=0)
+    await _playToTheEnd(camera)
+    with pytest.raises(ProducerClosed, match="will not change again"):
+        await asyncio.wait_for(camera.onSourceChange(), 1)
 
 
 async def test_a_compressed_file_plays_at_the_requested_rate_with_its_numbers_intact(mjpegVideo: Path) -> None:
