@@ -253,7 +253,7 @@ class baseEventHandler:
             return StateAwaitable(lambda: self._waitUntil(self.__checkError))
         if self.__errorListeners.add(subscription, "onError()") and self.__error is not None:
             error = self.__error
-            self._callSoon(lambda: self.__errorListeners.deliverTo(subscription, error))
+            self._callSoon(lambda: self.__tellLateErrorListener(subscription, error))
         return subscription
 
     @overload
@@ -270,8 +270,14 @@ class baseEventHandler:
         if subscription is None:
             return StateAwaitable(lambda: self._waitUntil(self.__checkClosed))
         if self.__closeListeners.add(subscription, "onClose()") and self.__closed:
-            self._callSoon(lambda: self.__closeListeners.deliverTo(subscription, None))
+            self._callSoon(lambda: self.__tellLateCloseListener(subscription))
         return subscription
+
+    def __tellLateErrorListener(self, listener: object, error: BaseException) -> None:
+        self.__errorListeners.deliverTo(listener, error)
+
+    def __tellLateCloseListener(self, listener: object) -> None:
+        self.__closeListeners.deliverTo(listener, None)
 
     def __checkTornDown(self) -> tuple[bool, None]:
         return self._isTornDown(), None
