@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._childstate import ChildState
+from ._mainmodule import startingWithoutMain
 
 
 class BackgroundStart:
@@ -41,7 +42,8 @@ class BackgroundStart:
 
     def _run(self) -> None:
         try:
-            self._process.start()
+            with startingWithoutMain(self._state.cls):
+                self._process.start()
         except BaseException as error:
             self._error = error
             self._state.pickled.set()  # it failed before pickling: release the caller

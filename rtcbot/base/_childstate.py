@@ -16,6 +16,8 @@ import threading
 from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
+from ._mainmodule import importMainInChild, mainPreparation
+
 
 class ChildState:
     """A process object's class and the attributes its child gets."""
@@ -64,11 +66,12 @@ class ChildState:
     def _reduced(self) -> tuple[Any, ...]:
         attributes = self.attributes()
         try:
-            pickled = ForkingPickler.dumps(attributes, pickle.HIGHEST_PROTOCOL)
+            pickled = bytes(ForkingPickler.dumps(attributes, pickle.HIGHEST_PROTOCOL))
         except Exception:
             self._raiseForFirstUnpicklable(attributes)
             raise
-        return (_fromPickled, (self.cls, bytes(pickled), self._startMethod))
+        main = mainPreparation() if b"__main__" in pickled else {}  # something defined there
+        return (_fromPickled, (self.cls, pickled, self._startMethod, main))
 
     def _raiseForFirstUnpicklable(self, attributes: dict[str, Any]) -> None:
         for name, value in attributes.items():
@@ -83,7 +86,8 @@ class ChildState:
                 ) from None
 
 
-def _fromPickled(cls: type[Any], pickled: bytes, startMethod: str) -> ChildState:
+def _fromPickled(cls: type[Any], pickled: bytes, startMethod: str, main: dict[str, Any]) -> ChildState:
+    importMainInChild(main)
     state = ChildState(cls, {}, startMethod)
     state._attributes = None
     state._pickled = pickled

@@ -47,6 +47,7 @@ from ._childstart import BackgroundStart
 from ._childstate import ChildState
 from ._errors import ChildProcessDied
 from ._loopbinding import LoopGone
+from ._mainmodule import startingWithoutMain
 from ._forksafety import keepLibraryStateAcrossFork, warnOnceIfForkingWithThreads
 from ._worker import StartsAfterInit
 from .events import baseEventHandler, threadedEventHandler
@@ -190,14 +191,17 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
             daemon=self._daemonProcess,
             name=f"rtcbot-{type(self).__name__}",
         )
-        if startMethod == "fork":
-            keepLibraryStateAcrossFork()
-            warnOnceIfForkingWithThreads(type(self).__name__)
-        elif self._loopBinding.inLoopThread():
+        if self._loopBinding.inLoopThread() and startMethod != "fork":
             self._starting = BackgroundStart(self._process, state, self._startedInBackground)
             self._starting.begin()
             return
-        self._process.start()
+        if startMethod == "fork":
+            keepLibraryStateAcrossFork()
+            warnOnceIfForkingWithThreads(type(self).__name__)
+            self._process.start()
+        else:
+            with startingWithoutMain(type(self)):
+                self._process.start()
         self._childSocket.close()
 
     def _startedInBackground(self, error: BaseException | None) -> None:

@@ -372,3 +372,15 @@ class Forward(ProcessSubscriptionConsumer):
         self._setReady(True)
         while not self._shouldClose:
             self.results.put(self._get())
+
+
+class Caller(ProcessSubscriptionProducer):
+    """Publishes what ``function()`` returns, in the child, then returns."""
+
+    def __init__(self, function: Any, **kwargs: Any) -> None:
+        self.function = function
+        super().__init__(**kwargs)
+
+    def _producer(self) -> None:
+        self._setReady(True)
+        self._put_nowait(self.function())

@@ -3,13 +3,16 @@
 - ``rtcbot.CVCamera`` becomes the synthetic camera (this machine has no camera), with
   CVCamera's arguments and its default size (320x240);
 - aiohttp's ``web.run_app`` serves on 127.0.0.1 at ``$RTCBOT_EXAMPLE_PORT`` and prints
-  ``serving PORT`` once it listens, so the test knows when to open the page.
+  ``serving PORT`` once it listens, so the test knows when to open the page;
+- in the suite's forkserver run (``$RTCBOT_TEST_START_METHOD``), multiprocessing's default
+  start method, as Python 3.14's own default would be.
 
 Python imports this module at start-up because the harness puts its folder on PYTHONPATH.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from typing import Any
 
@@ -27,6 +30,9 @@ class CameraStandIn(SyntheticCamera):
 
 
 rtcbot.CVCamera = CameraStandIn  # type: ignore[misc]
+
+if os.environ.get("RTCBOT_TEST_START_METHOD"):
+    multiprocessing.set_start_method(os.environ["RTCBOT_TEST_START_METHOD"], force=True)
 
 _port = os.environ.get("RTCBOT_EXAMPLE_PORT")
 if _port is not None:
