@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import cv2  # imported here: an import in a worker thread holds the GIL, and the loop, for long
 import numpy as np
 
 from ..rigfixtures import _unavailable
@@ -83,8 +84,6 @@ async def chromiumPage() -> AsyncIterator[Any]:
 
 
 def _decodeDataUrl(dataUrl: str) -> np.ndarray:
-    import cv2
-
     encoded = np.frombuffer(base64.b64decode(dataUrl.split(",", 1)[1]), np.uint8)
     return cv2.imdecode(encoded, cv2.IMREAD_COLOR)
 
