@@ -7,6 +7,7 @@ The WebRTC part (aiortc, an extra) loads on first use of ``rtcbot.RTCConnection`
 import importlib
 from typing import Any
 
+from .arduino import SerialConnection
 from .base import (
     BaseSubscriptionConsumer,
     BaseSubscriptionProducer,
@@ -29,12 +30,14 @@ from .base import (
 from .devices import (
     CVCamera,
     CVDisplay,
+    GPS,
     Microphone,
     PiCamera2,
     Speaker,
     SyntheticCamera,
     SyntheticMicrophone,
 )
+from .inputs import Gamepad, Keyboard, Mouse
 from .shm import Frame
 from .streams import AttachedStream, Publication, attach
 from .subscriptions import (
@@ -83,8 +86,12 @@ __all__ = [
     "DelayedSubscription",
     "EventSubscription",
     "Frame",
+    "GPS",
+    "Gamepad",
     "GetterSubscription",
+    "Keyboard",
     "MostRecentSubscription",
+    "Mouse",
     "NoClosedSubscription",
     "ProcessSubscriptionConsumer",
     "ProcessSubscriptionProducer",
@@ -92,6 +99,7 @@ __all__ = [
     "ProducerClosed",
     "Publication",
     "RebatchSubscription",
+    "SerialConnection",
     "SourceEnded",
     "Subscription",
     "SubscriptionClosed",

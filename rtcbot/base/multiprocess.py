@@ -140,7 +140,13 @@ class _ProducesFromChild(ProcessObject, BaseSubscriptionProducer[T]):
         decoded, item = self._unpickleFromChild(payload, "an item")
         if decoded:
             self._itemsFromChild += 1
-            BaseSubscriptionProducer._put_nowait(self, item)
+            if self._acceptFromChild(item):
+                BaseSubscriptionProducer._put_nowait(self, item)
+
+    def _acceptFromChild(self, item: Any) -> bool:
+        """Override (in the parent) to drop an item (not a frame) from the child before any
+        subscriber sees it: a filter there need not pickle."""
+        return True
 
 
 class _ConsumesInChild(ProcessObject, BaseSubscriptionConsumer[T]):

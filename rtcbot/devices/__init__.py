@@ -8,6 +8,7 @@ from ._source import SourceState, SourceStatus, VideoFormat
 from ._xdisplay import DisplayUnavailable
 from .cvcamera import CVCamera, SourceError
 from .display import CVDisplay
+from .gps import GPS
 from .microphone import Microphone, SyntheticMicrophone
 from .picamera import PiCamera2
 from .speaker import Speaker
@@ -19,6 +20,7 @@ __all__ = [
     "CVCamera",
     "CVDisplay",
     "DisplayUnavailable",
+    "GPS",
     "Microphone",
     "MissingLibrary",
     "PiCamera2",

@@ -11,6 +11,7 @@ _HOW_TO_INSTALL = {
     "cv2": "pip install opencv-python  (or: pip install 'rtcbot[camera]')",
     "sounddevice": "pip install sounddevice  (or: pip install 'rtcbot[audio]'; it needs the PortAudio "
     "library, e.g. apt install libportaudio2)",
+    "pynmea2": "pip install pynmea2  (or: pip install 'rtcbot[gps]')",
     "libcamera": "on Raspberry Pi OS: sudo apt install python3-libcamera",
     "picamera2": "on Raspberry Pi OS: sudo apt install python3-picamera2 (and create the virtual "
     "environment with --system-site-packages)",

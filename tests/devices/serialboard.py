@@ -1,5 +1,5 @@
-"""A STAND-IN for a microcontroller board on a serial port (no Arduino exists on this
-machine): it makes a pty pair, the kernel's own tty, links ``--link`` to the tty's path as
+"""A STAND-IN for a device on a serial port or an input device node (no Arduino, GPS or
+gamepad exists on this machine): it makes a pty pair, the kernel's own tty, links ``--link`` to the tty's path as
 udev links /dev/ttyACM0 to a plugged-in board, and behaves like the sketches of RTCBot's
 Arduino docs:
 
@@ -7,7 +7,11 @@ Arduino docs:
   ``I received: <byte>\\r\\n``;
 - ``--sketch structs`` (the "Full Example"): reads ``<HB`` structs, writes ``<BH`` with
   the two values swapped;
-- ``--sketch talk``: writes ``--lines`` lines ``line N\\n`` and nothing else.
+- ``--sketch talk``: writes ``--lines`` lines ``line N\\n`` and nothing else;
+- ``--sketch relay``: writes what arrives on its stdin, as a GPS receiver or an input
+  device (records of ``struct input_event``) would send it.
+
+A separate process, so that no forked reader inherits the pty's master and keeps it alive.
 
 Before anything it writes ``--noise`` bytes of boot garbage and then ``--start`` (hex), as
 a board that resets when the port opens. It prints ``plugged PATH`` once the link exists;
@@ -20,13 +24,21 @@ import os
 import signal
 import struct
 import sys
+import threading
 import tty
+
+
+def relay(master: int) -> None:
+    while data := sys.stdin.buffer.read1(65536):
+        view = memoryview(data)
+        while view:
+            view = view[os.write(master, view) :]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--link", required=True)
-    parser.add_argument("--sketch", choices=["lines", "structs", "talk"], default="lines")
+    parser.add_argument("--sketch", choices=["lines", "structs", "talk", "relay"], default="lines")
     parser.add_argument("--start", default="", help="start bytes, in hex")
     parser.add_argument("--noise", type=int, default=0)
     parser.add_argument("--lines", type=int, default=0)
@@ -39,7 +51,7 @@ def main() -> None:
     def unplug(*_: object) -> None:
         os.unlink(arguments.link)
         os.close(master)
-        sys.exit(0)
+        os._exit(0)  # at once: the relay thread may be inside a read of stdin
 
     signal.signal(signal.SIGTERM, unplug)
     os.write(master, bytes((7 * i + 200) % 256 for i in range(arguments.noise)) + bytes.fromhex(arguments.start))
@@ -47,6 +59,8 @@ def main() -> None:
     if arguments.sketch == "talk":
         for number in range(arguments.lines):
             os.write(master, f"line {number}\n".encode())
+    if arguments.sketch == "relay":
+        threading.Thread(target=relay, args=(master,), daemon=True).start()
     pending = b""
     while True:
         received = os.read(master, 4096)

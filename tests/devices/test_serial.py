@@ -10,8 +10,6 @@ import os
 import struct
 import subprocess
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -19,33 +17,11 @@ import pytest
 from rtcbot import SerialConnection
 from rtcbot._serialframing import MAX_LINE_BYTES, SerialDecoder
 
+from .boards import plugged, unplug
+
 pytestmark = [pytest.mark.loop_timeout(20), pytest.mark.timeout(40)]
 
-BOARD = Path(__file__).with_name("serialboard.py")
 START = bytes([192, 105])  # what RTCBot's basic.ino sends from setup()
-
-
-@asynccontextmanager
-async def plugged(link: Path, *arguments: str) -> AsyncIterator[subprocess.Popen[str]]:
-    """A stand-in board at ``link`` for the duration of the block; unplugged afterwards."""
-    board = await asyncio.to_thread(
-        subprocess.Popen, [sys.executable, str(BOARD), "--link", str(link), *arguments], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert board.stdout is not None
-        line = await asyncio.wait_for(asyncio.to_thread(board.stdout.readline), 10)
-        assert line.split() == ["plugged", str(link)], line
-        yield board
-    finally:
-        await unplug(board)
-
-
-async def unplug(board: subprocess.Popen[str]) -> None:
-    if board.poll() is None:
-        board.terminate()
-    await asyncio.to_thread(board.wait, 10)
-    assert board.stdout is not None
-    board.stdout.close()
 
 
 async def test_lines_both_ways_after_the_start_bytes_with_the_boot_noise_skipped(tmp_path: Path) -> None:
