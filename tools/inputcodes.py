@@ -25,6 +25,7 @@ PREFIXES = {"SYN": ("SYN",), "KEY": ("KEY", "BTN"), "REL": ("REL",), "ABS": ("AB
 
 
 def main() -> None:
+    """Reads the header and writes the table module."""
     defines = re.findall(r"^#define\s+(\w+)\s+(0x[0-9a-fA-F]+|\d+)\b", HEADER.read_text(), re.MULTILINE)
     numbers = {name: int(value, 0) for name, value in defines}
     lines = [
