@@ -21,7 +21,7 @@ _log = logging.getLogger("rtcbot.SerialConnection")
 
 #: How often a lost port is tried again, in seconds.
 REOPEN_INTERVAL = 0.2
-READ_SIZE = 65536
+READ_SIZE = 4096  # per turn of the loop: a burst is published over several turns, none long
 
 
 @dataclass(frozen=True)

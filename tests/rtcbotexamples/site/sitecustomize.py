@@ -4,6 +4,7 @@
   CVCamera's arguments and its default size (320x240);
 - aiohttp's ``web.run_app`` serves on 127.0.0.1 at ``$RTCBOT_EXAMPLE_PORT`` and prints
   ``serving PORT`` once it listens, so the test knows when to open the page;
+- the serial port ``/dev/ttyACM0`` becomes ``$RTCBOT_EXAMPLE_SERIAL`` (a stand-in board's pty);
 - in the suite's forkserver run (``$RTCBOT_TEST_START_METHOD``), multiprocessing's default
   start method, as Python 3.14's own default would be.
 
@@ -45,3 +46,16 @@ if _port is not None:
         return _runApp(app, *args, **kwargs)
 
     web.run_app = _runAppOnTheHarnessPort
+
+_serialPort = os.environ.get("RTCBOT_EXAMPLE_SERIAL")
+if _serialPort is not None:
+    # A device path substituted: the example's /dev/ttyACM0 is the stand-in board's pty.
+    import rtcbot.arduino
+
+    class SerialOnTheHarnessPort(rtcbot.arduino.SerialConnection):
+        """SerialConnection with the board's port in place of the example's ``/dev/ttyACM0``."""
+
+        def __init__(self, url: str = "/dev/ttyACM0", *args: Any, **kwargs: Any) -> None:
+            super().__init__(_serialPort if url == "/dev/ttyACM0" else url, *args, **kwargs)
+
+    rtcbot.SerialConnection = rtcbot.arduino.SerialConnection = SerialOnTheHarnessPort  # type: ignore[misc]
