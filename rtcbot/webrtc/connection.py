@@ -18,6 +18,7 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamTrack
 
 from ..base import NoClosedSubscription, SubscriptionProducer, SubscriptionProducerConsumer
+from ..base._loopbinding import runningLoop
 from ..base.events import baseEventHandler
 from ._jitterbuffer import installOnVideoReceivers
 from ._messages import EncodedMessage, encodeMessage
@@ -30,6 +31,8 @@ DEFAULT_CHANNEL = "default"
 VIDEO_CODECS = ("VP8", "H264")
 #: The bitrates (bits/s) aiortc 1.x's encoders accept: VP8 and H.264.
 BITRATE_RANGES = {"VP8": (250_000, 1_500_000), "H264": (500_000, 3_000_000)}
+#: Longest a close() made after the loop stopped runs that loop to shut the connection down.
+STOPPED_LOOP_TEARDOWN_LIMIT = 5.0
 
 
 class Teardown:
@@ -132,6 +135,7 @@ class RTCConnection(SubscriptionProducerConsumer[Any, Any]):
         self._video.onClose(self.close)
         self._audio.onClose(self.close)
         self._teardown: asyncio.Task[None] | None = None
+        self._signallingLoop: asyncio.AbstractEventLoop | None = None  # aiortc's objects run there
         self._rtc.on("datachannel", self._onDataChannel)
         self._rtc.on("track", self._onTrack)
         self._rtc.on("connectionstatechange", self._onConnectionState)
@@ -143,6 +147,7 @@ class RTCConnection(SubscriptionProducerConsumer[Any, Any]):
         after ``setRemoteDescription(offer)``) the answer to it. The returned dict
         (``type``, ``sdp``) holds every ICE candidate: no trickling is needed."""
         self._bindLoop()
+        self._signallingLoop = asyncio.get_running_loop()
         if self.closed:
             raise self._closedError("cannot make a description")
         self._attachTracks()
@@ -168,6 +173,7 @@ class RTCConnection(SubscriptionProducerConsumer[Any, Any]):
         """Applies the peer's offer or answer. Anything that is not a valid description
         raises ``ValueError`` and leaves the connection as it was."""
         self._bindLoop()
+        self._signallingLoop = asyncio.get_running_loop()
         if self.closed:
             raise self._closedError("cannot set a description")
         self._attachTracks()
@@ -273,7 +279,26 @@ class RTCConnection(SubscriptionProducerConsumer[Any, Any]):
                 channel.close()
             self._dataChannelSubscriber.close()
             self._callSoon(self._startTeardown)
+            self._tearDownInStoppedLoop()
         return Teardown(self)
+
+    def _tearDownInStoppedLoop(self) -> None:
+        """Closed while no loop runs, after one ran the connection: RTCBot's programs close
+        in a ``finally`` once Ctrl-C has stopped ``run_forever()``. aiortc's decoder threads
+        only end with its teardown, and Python waits for them at exit, so the program would
+        never end: the stopped loop runs again here until the connection is shut down."""
+        loop = self._signallingLoop
+        if runningLoop() is not None or loop is None or loop.is_running() or loop.is_closed():
+            return
+        try:
+            loop.run_until_complete(asyncio.wait_for(self._tearDownNow(), STOPPED_LOOP_TEARDOWN_LIMIT))
+        except (asyncio.TimeoutError, RuntimeError) as error:  # RuntimeError: another loop runs in this thread
+            self._log.warning("could not shut the connection down after its event loop stopped: %r", error)
+
+    async def _tearDownNow(self) -> None:
+        self._startTeardown()
+        assert self._teardown is not None
+        await self._teardown
 
     def _startTeardown(self) -> None:
         if self._teardown is None:

@@ -4,6 +4,8 @@
   CVCamera's arguments and its default size (320x240);
 - aiohttp's ``web.run_app`` serves on 127.0.0.1 at ``$RTCBOT_EXAMPLE_PORT`` and prints
   ``serving PORT`` once it listens, so the test knows when to open the page;
+- a client's requests to ``localhost:8080`` go to ``127.0.0.1:$RTCBOT_EXAMPLE_SERVER_PORT``;
+- ``Gamepad()`` reads ``$RTCBOT_EXAMPLE_GAMEPAD`` (a stand-in device's node);
 - the serial port ``/dev/ttyACM0`` becomes ``$RTCBOT_EXAMPLE_SERIAL`` (a stand-in board's pty);
 - in the suite's forkserver run (``$RTCBOT_TEST_START_METHOD``), multiprocessing's default
   start method, as Python 3.14's own default would be.
@@ -59,3 +61,32 @@ if _serialPort is not None:
             super().__init__(_serialPort if url == "/dev/ttyACM0" else url, *args, **kwargs)
 
     rtcbot.SerialConnection = rtcbot.arduino.SerialConnection = SerialOnTheHarnessPort  # type: ignore[misc]
+
+_serverPort = os.environ.get("RTCBOT_EXAMPLE_SERVER_PORT")
+if _serverPort is not None:
+    # A port substituted: the example's requests to localhost:8080 go to the harness's port.
+    import aiohttp
+    from yarl import URL
+
+    _request = aiohttp.ClientSession._request
+
+    async def _requestOnTheHarnessPort(self: Any, method: str, url: Any, *args: Any, **kwargs: Any) -> Any:
+        target = URL(str(url))
+        if target.host == "localhost" and target.port == 8080:
+            url = target.with_host("127.0.0.1").with_port(int(_serverPort))
+        return await _request(self, method, url, *args, **kwargs)
+
+    aiohttp.ClientSession._request = _requestOnTheHarnessPort  # type: ignore[method-assign]
+
+_gamepad = os.environ.get("RTCBOT_EXAMPLE_GAMEPAD")
+if _gamepad is not None:
+    # A device path substituted: the gamepad is the stand-in device's node.
+    import rtcbot.inputs
+
+    class GamepadOnTheHarnessNode(rtcbot.inputs.Gamepad):
+        """Gamepad reading the stand-in device's node in place of the first gamepad plugged in."""
+
+        def __init__(self, *args: Any, device: str | None = None, **kwargs: Any) -> None:
+            super().__init__(*args, device=device or _gamepad, **kwargs)
+
+    rtcbot.Gamepad = rtcbot.inputs.Gamepad = GamepadOnTheHarnessNode  # type: ignore[misc]
