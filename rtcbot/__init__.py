@@ -48,6 +48,7 @@ from .subscriptions import (
     MostRecentSubscription,
     RebatchSubscription,
 )
+from .watchdog import Watchdog
 
 __version__ = "0.3.0.dev0"
 
@@ -109,6 +110,7 @@ __all__ = [
     "SubscriptionProducerConsumer",
     "ThreadedSubscriptionConsumer",
     "ThreadedSubscriptionProducer",
+    "Watchdog",
     "__version__",
     "attach",
 ]

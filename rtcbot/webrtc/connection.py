@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 from collections.abc import Generator
 from typing import Any
@@ -18,9 +19,20 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamTrack
 
 from ..base import NoClosedSubscription, SubscriptionProducer, SubscriptionProducerConsumer
+from ..base._listeners import ListenerRegistry
 from ..base._loopbinding import runningLoop
 from ..base.events import baseEventHandler
 from ._jitterbuffer import installOnVideoReceivers
+from ._liveness import (
+    DEFAULT_DEAD_AFTER,
+    DEFAULT_HEARTBEAT_INTERVAL,
+    HEARTBEAT_CHANNEL,
+    HEARTBEAT_CHANNEL_ID,
+    LinkState,
+    Liveness,
+    LivenessStatistics,
+    checkTimes,
+)
 from ._messages import EncodedMessage, encodeMessage
 from .datachannel import DataChannel
 from .media import ConnectionAudioHandler, ConnectionVideoHandler
@@ -79,6 +91,23 @@ def _checkBitrate(codec: str | None, bitrate: int | None) -> None:
         raise ValueError(f"videoBitrate for {codec.upper()} must be a whole number from {low} to {high} bits/s, got {bitrate!r}")
 
 
+class PeerGone(ConnectionError):
+    """The peer stopped answering heartbeats: killed, its tab closed, or the link cut."""
+
+
+class CloseReason(enum.Enum):
+    """Why a connection closed (``RTCConnection.closeReason``)."""
+
+    CLOSED_HERE = "closed here"
+    """``close()`` was called on this side."""
+    CLOSED_BY_PEER = "closed by the peer"
+    """The peer closed the connection (or its default channel)."""
+    PEER_GONE = "peer gone"
+    """No heartbeat for ``deadAfter`` seconds: the error is :class:`PeerGone`."""
+    FAILED = "failed"
+    """WebRTC itself gave up on the link (ICE): the error is a ``ConnectionError``."""
+
+
 class RTCConnection(SubscriptionProducerConsumer[Any, Any]):
     """A WebRTC connection to one peer (a browser or another RTCConnection).
 
@@ -106,6 +135,12 @@ class RTCConnection(SubscriptionProducerConsumer[Any, Any]):
     received video frame to the decoder as soon as its last packet arrives (aiortc's own
     buffer waits for the next frame's first packet: one frame interval more). ``loop`` is accepted for
     RTCBot compatibility: the connection runs in the loop that uses it.
+
+    Liveness: both sides send a heartbeat (one byte) every ``heartbeatInterval`` seconds on
+    a channel of their own; after ``deadAfter / 2`` of silence ``onDegraded`` listeners are
+    called (``onRecovered`` when beats come back), after ``deadAfter`` the connection closes
+    with :class:`PeerGone` as its error. A peer that never sends heartbeats (RTCBot 0.2.5)
+    is only watched by WebRTC itself (about 30 s). :attr:`closeReason` says why it closed.
     """
 
     def __init__(
@@ -119,7 +154,10 @@ class RTCConnection(SubscriptionProducerConsumer[Any, Any]):
         videoSize: tuple[int, int] | None = None,
         lowLatencyVideo: bool = True,
         videoBitrate: int | None = None,
+        heartbeatInterval: float = DEFAULT_HEARTBEAT_INTERVAL,
+        deadAfter: float = DEFAULT_DEAD_AFTER,
     ) -> None:
+        checkTimes(heartbeatInterval, deadAfter)
         if videoCodec is not None and videoCodec.upper() not in VIDEO_CODECS:
             raise ValueError(f"videoCodec must be one of {', '.join(VIDEO_CODECS)} (or None for any), got {videoCodec!r}")
         _checkBitrate(videoCodec, videoBitrate)
@@ -136,6 +174,11 @@ class RTCConnection(SubscriptionProducerConsumer[Any, Any]):
         self._audio.onClose(self.close)
         self._teardown: asyncio.Task[None] | None = None
         self._signallingLoop: asyncio.AbstractEventLoop | None = None  # aiortc's objects run there
+        self._closeReason: CloseReason | None = None
+        self._degradedListeners = ListenerRegistry(self._rateLimitedLog, self._listenerTasks, False)
+        self._recoveredListeners = ListenerRegistry(self._rateLimitedLog, self._listenerTasks, False)
+        self._heartbeats: RTCDataChannel | None = None
+        self._liveness = Liveness(self._sendHeartbeat, heartbeatInterval, deadAfter, self._linkChanged)
         self._rtc.on("datachannel", self._onDataChannel)
         self._rtc.on("track", self._onTrack)
         self._rtc.on("connectionstatechange", self._onConnectionState)
@@ -154,10 +197,13 @@ class RTCConnection(SubscriptionProducerConsumer[Any, Any]):
         if description is not None and self._rtc.remoteDescription is None:
             await self.setRemoteDescription(description)
         if self._rtc.remoteDescription is not None:
+            if "m=application" in self._rtc.remoteDescription.sdp:
+                self._openHeartbeats()
             self._preferCodec()
             local = await self._rtc.createAnswer()
         else:
             self._addChannel(self._rtc.createDataChannel(DEFAULT_CHANNEL, ordered=self._defaultChannelOrdered))
+            self._openHeartbeats()
             for handler in (self._video, self._audio):
                 for _ in range(handler._wantedReceivers()):
                     self._rtc.addTransceiver(handler.kind, "recvonly")
@@ -211,8 +257,60 @@ class RTCConnection(SubscriptionProducerConsumer[Any, Any]):
             wrapped.putSubscription(NoClosedSubscription(self._get))
             wrapped.subscribe(self._put_nowait)
             wrapped.onReady(lambda: self._setReady(True))
-            wrapped.onClose(self.close)
+            wrapped.onClose(self._closedByPeer)
         return wrapped
+
+    # -- liveness ---------------------------------------------------------------------------
+
+    def _openHeartbeats(self) -> None:
+        if self._heartbeats is not None:
+            return
+        channel = self._rtc.createDataChannel(
+            HEARTBEAT_CHANNEL, ordered=False, maxRetransmits=0, negotiated=True, id=HEARTBEAT_CHANNEL_ID
+        )
+        channel.on("open", self._liveness.start)
+        channel.on("message", lambda _: self._liveness.heard())
+        self._heartbeats = channel
+
+    def _sendHeartbeat(self, beat: bytes) -> None:
+        if self._heartbeats is not None and self._heartbeats.readyState == "open":
+            self._heartbeats.send(beat)
+
+    def _linkChanged(self, state: LinkState) -> None:
+        if state is LinkState.DEGRADED:
+            self._log.warning("nothing heard from the peer for %.2f s", self._liveness.deadAfter / 2)
+            self._degradedListeners.deliver(None)
+        elif state is LinkState.ALIVE and self._liveness.statistics().degradations:
+            self._log.info("the peer is heard again")
+            self._recoveredListeners.deliver(None)
+        elif state is LinkState.GONE:
+            self._closeReason = CloseReason.PEER_GONE
+            self._setError(PeerGone(f"nothing heard from the peer for {self._liveness.deadAfter:g} s: it has gone"))
+
+    def onDegraded(self, callback: Any) -> Any:
+        """Registers ``callback`` (a function, coroutine function or sink; no argument) for
+        each time nothing is heard from the peer for ``deadAfter / 2``; returns it."""
+        self._degradedListeners.add(callback, "onDegraded()")
+        return callback
+
+    def onRecovered(self, callback: Any) -> Any:
+        """Registers ``callback`` for each time the peer is heard again after ``onDegraded``."""
+        self._recoveredListeners.add(callback, "onRecovered()")
+        return callback
+
+    @property
+    def linkState(self) -> LinkState:
+        """What the heartbeats say now: waiting, alive, degraded or gone."""
+        return self._liveness.state
+
+    @property
+    def closeReason(self) -> CloseReason | None:
+        """Why the connection closed (None while open)."""
+        return self._closeReason
+
+    def livenessStatistics(self) -> LivenessStatistics:
+        """A snapshot of the heartbeats: state, sent, received, degradations, longest silence."""
+        return self._liveness.statistics()
 
     def _onTrack(self, track: MediaStreamTrack) -> None:
         (self._video if track.kind == "video" else self._audio)._onTrack(track)
@@ -220,9 +318,15 @@ class RTCConnection(SubscriptionProducerConsumer[Any, Any]):
     async def _onConnectionState(self) -> None:
         state = self._rtc.connectionState
         _log.debug("connection state: %s", state)
-        if state == "failed":
+        if state == "failed" and not self.closed:
+            self._closeReason = CloseReason.FAILED
             self._setError(ConnectionError("the WebRTC connection failed (the peer is unreachable or has gone)"))
         elif state == "closed":
+            self._closedByPeer()
+
+    def _closedByPeer(self) -> None:
+        if not self.closed:
+            self._closeReason = CloseReason.CLOSED_BY_PEER
             self.close()
 
     # -- data channels ----------------------------------------------------------------------
@@ -272,6 +376,9 @@ class RTCConnection(SubscriptionProducerConsumer[Any, Any]):
         completes once the peer connection is shut down (``await conn.close()``)."""
         self._bindLoop()
         if not self.closed:
+            if self._closeReason is None:
+                self._closeReason = CloseReason.CLOSED_HERE
+            self._liveness.stop()
             super().close()
             self._video.close()
             self._audio.close()

@@ -36,6 +36,10 @@ class RemoteHost:
         tbf = ["tbf", "rate", rate, "burst", burst, "latency", latency]
         _run(*self.command(["tc", "qdisc", "replace", "dev", self.remoteDevice, "root", *tbf]))
 
+    def setLink(self, up: bool) -> None:
+        """Cuts the namespace's link (as a cable pulled or Wi-Fi lost), or restores it."""
+        _run(*self.command(["ip", "link", "set", self.remoteDevice, "up" if up else "down"]))
+
     def droppedPackets(self) -> int:
         """Packets the namespace's link has dropped so far."""
         shown = subprocess.run(
