@@ -7,11 +7,15 @@
 //   await conn.setRemoteDescription(answer);
 //   conn.put_nowait({ key: "ArrowUp" });
 // Messages are JSON values (sent as JSON text) or ArrayBuffers, as in Python.
+// Also RTCBot's inputs and helpers: Keyboard, Gamepad (with setGamepadRate), Queue and
+// Websocket, e.g. new rtcbot.Keyboard().subscribe(conn.put_nowait).
 "use strict";
 var rtcbot = (function () {
-  // Callbacks subscribed to a stream of values; values wait for the first subscriber.
+  // Callbacks subscribed to a stream of values; values wait for the first subscriber (or,
+  // given unheard, go to it while nothing listens).
   class Listeners {
-    constructor() { this._callbacks = []; this._waiting = []; this._early = []; }
+    constructor(unheard = null) { this._callbacks = []; this._waiting = []; this._early = []; this._unheard = unheard; }
+    get heard() { return this._callbacks.length > 0 || this._waiting.length > 0; }
     subscribe(callback) {
       if (callback === undefined) return this.get();
       this._callbacks.push(callback);
@@ -24,6 +28,7 @@ var rtcbot = (function () {
     }
     put(value) {
       if (this._waiting.length > 0) this._waiting.shift()(value);
+      else if (this._callbacks.length === 0 && this._unheard !== null) this._unheard(value);
       else if (this._callbacks.length === 0) this._early.push(value);
       for (const callback of this._callbacks) callback(value);
     }
@@ -72,6 +77,8 @@ var rtcbot = (function () {
       this._channel = null;
       this.video = new MediaHandler("video", this._pc);
       this.audio = new MediaHandler("audio", this._pc);
+      // Bound, so that they can be passed on as they are: kb.subscribe(conn.put_nowait).
+      for (const name of ["put_nowait", "send", "subscribe", "get"]) this[name] = this[name].bind(this);
       this._pc.ontrack = (event) => {
         const stream = event.streams[0] || new MediaStream([event.track]);
         (event.track.kind === "video" ? this.video : this.audio)._streams.put(stream);
@@ -120,5 +127,207 @@ var rtcbot = (function () {
     close() { this._pc.close(); this._closed.put("closed"); }
   }
 
-  return { RTCConnection: RTCConnection };
+  // The keyboard: each keydown and keyup of the window (key repeats are skipped) as
+  // {type, altKey, shiftKey, keyCode, key, timestamp}, timestamp being the event's timeStamp
+  // (ms since the page's time origin). Until something subscribes, events are logged to the
+  // console, as in RTCBot, and not kept: a key pressed before a robot is connected is not
+  // sent to it later.
+  // While something listens, the key's default action is prevented (arrow keys and space do
+  // not scroll the page), except with Ctrl or Meta held (the browser's shortcuts still work)
+  // and in text fields (the page's own inputs still get what is typed).
+  class Keyboard {
+    constructor() {
+      this._events = new Listeners((event) => console.log(event));
+      this._onKey = this._onKey.bind(this);
+      this.subscribe = this.subscribe.bind(this);
+      this.get = this.get.bind(this);
+      window.addEventListener("keydown", this._onKey);
+      window.addEventListener("keyup", this._onKey);
+    }
+    _onKey(event) {
+      if (this._events.heard && !event.ctrlKey && !event.metaKey && !isTextField(event.target)) event.preventDefault();
+      if (event.type === "keydown" && event.repeat) return;
+      this._events.put({
+        type: event.type,
+        altKey: event.altKey,
+        shiftKey: event.shiftKey,
+        keyCode: event.keyCode,
+        key: event.key,
+        timestamp: event.timeStamp,
+      });
+    }
+    // callback(event) for each key event; without a callback, a Promise of the next.
+    subscribe(callback) { return this._events.subscribe(callback); }
+    get() { return this._events.get(); }
+    // Stops listening to the keyboard.
+    close() {
+      window.removeEventListener("keydown", this._onKey);
+      window.removeEventListener("keyup", this._onKey);
+    }
+  }
+
+  function isTextField(target) {
+    if (!(target instanceof Element)) return false;
+    if (target.isContentEditable || target.tagName === "TEXTAREA" || target.tagName === "SELECT") return true;
+    const notText = ["button", "checkbox", "radio", "range", "reset", "submit"];
+    return target.tagName === "INPUT" && !notText.includes(target.type);
+  }
+
+  // What navigator.getGamepads() gives (null entries for empty slots), or [] where the
+  // browser has none (no Gamepad API, or none for this page) or refuses.
+  function connectedGamepads() {
+    try {
+      const getGamepads = navigator.getGamepads;
+      return typeof getGamepads === "function" ? Array.from(getGamepads.call(navigator) || []) : [];
+    } catch (error) {
+      return [];
+    }
+  }
+
+  // One timer polls the gamepads for every Gamepad object, while there is one; the n-th
+  // open Gamepad (the first free place) follows navigator.getGamepads()[n].
+  const gamepadPoller = {
+    intervalMs: 100,
+    _followers: [],
+    _timer: null,
+    add(gamepad) {
+      const free = this._followers.indexOf(null);
+      if (free === -1) this._followers.push(gamepad);
+      else this._followers[free] = gamepad;
+      this._restart();
+    },
+    remove(gamepad) {
+      const index = this._followers.indexOf(gamepad);
+      if (index !== -1) this._followers[index] = null;
+      this._restart();
+    },
+    _restart() {
+      if (this._timer !== null) clearInterval(this._timer);
+      this._timer = null;
+      if (this._followers.some((gamepad) => gamepad !== null)) {
+        this._timer = setInterval(() => this._poll(), this.intervalMs);
+      }
+    },
+    _poll() {
+      const pads = connectedGamepads();
+      this._followers.forEach((gamepad, index) => { if (gamepad !== null) gamepad._update(pads[index] || null); });
+    },
+  };
+
+  // Polls the gamepads at rate Hz (10 by default): faster reacts sooner, and sends more.
+  function setGamepadRate(rate) {
+    if (!(rate > 0 && Number.isFinite(rate))) throw new RangeError("the gamepad rate must be a positive number of Hz");
+    gamepadPoller.intervalMs = Math.max(1, Math.round(1000 / rate));
+    gamepadPoller._restart();
+  }
+
+  // A gamepad (the browser sees one once a button is pressed on it): {type: "btnN", value:
+  // true|false} when button N is pressed or released, {type: "axisN", value} when axis N
+  // moves, compared between polls (setGamepadRate). What the pad shows when it appears is its
+  // starting state, not events. gp.state is the pad's latest state (null when there is none).
+  // Until something subscribes, events are logged to the console, as in RTCBot.
+  class Gamepad {
+    constructor() {
+      this._events = new Listeners((event) => console.log(event));
+      this._previous = null;
+      this.state = null;
+      this.subscribe = this.subscribe.bind(this);
+      this.get = this.get.bind(this);
+      this._closed = false;
+      gamepadPoller.add(this);
+    }
+    _update(pad) {
+      this.state = pad;
+      if (pad === null) { this._previous = null; return; }
+      // Copies: some browsers hand out live objects that change under us.
+      const buttons = Array.from(pad.buttons, (button) => Boolean(button.pressed));
+      const current = { id: pad.id, buttons: buttons, axes: Array.from(pad.axes) };
+      const previous = this._previous;
+      this._previous = current;
+      if (previous === null || previous.id !== current.id) return;
+      current.buttons.forEach((pressed, n) => {
+        if (n < previous.buttons.length && pressed !== previous.buttons[n]) {
+          this._events.put({ type: "btn" + n, value: pressed });
+        }
+      });
+      current.axes.forEach((value, n) => {
+        if (n < previous.axes.length && value !== previous.axes[n]) this._events.put({ type: "axis" + n, value });
+      });
+    }
+    // callback(event) for each button or axis change; without a callback, a Promise of the next.
+    subscribe(callback) { return this._events.subscribe(callback); }
+    get() { return this._events.get(); }
+    // Stops following the gamepad (the timer stops with the last Gamepad).
+    close() {
+      if (this._closed) return;
+      this._closed = true;
+      gamepadPoller.remove(this);
+    }
+  }
+
+  // An asyncio.Queue for the browser: put_nowait(value), and await get() for the values in
+  // order (waiting getters get them in the order they asked).
+  class Queue {
+    constructor() {
+      this._values = [];
+      this._getters = [];
+      this.put_nowait = this.put_nowait.bind(this);
+      this.get = this.get.bind(this);
+    }
+    put_nowait(value) {
+      if (this._getters.length > 0) this._getters.shift()(value);
+      else this._values.push(value);
+    }
+    async get() {
+      if (this._values.length > 0) return this._values.shift();
+      return new Promise((resolve) => this._getters.push(resolve));
+    }
+    qsize() { return this._values.length; }
+    empty() { return this._values.length === 0; }
+  }
+
+  // A websocket, e.g. to an aiohttp handler's rtcbot.Websocket(request): "/ws" is on the page's
+  // server, and http(s) addresses become ws(s). put_nowait(message) sends strings as they
+  // are, ArrayBuffers as binary and other values as JSON (queued until the socket opens);
+  // messages received are decoded from JSON when they are JSON, else kept as text
+  // (ArrayBuffers for binary), and wait for the first subscriber. As Python's rtcbot.Websocket
+  // sends every value as JSON, a string from Python arrives as that string; a string sent
+  // from here that is itself JSON text ("42") arrives in Python as the value it spells.
+  class Websocket {
+    constructor(url) {
+      const address = new URL(url, window.location.href);
+      if (address.protocol === "http:") address.protocol = "ws:";
+      else if (address.protocol === "https:") address.protocol = "wss:";
+      this._messages = new Listeners();
+      this._closed = new Listeners();
+      this._outbox = [];
+      for (const name of ["put_nowait", "send", "subscribe", "get"]) this[name] = this[name].bind(this);
+      this._ws = new WebSocket(address.href);
+      this._ws.binaryType = "arraybuffer";
+      this._ws.onmessage = (event) => this._messages.put(decode(event.data));
+      this._ws.onopen = () => { for (const payload of this._outbox.splice(0)) this._ws.send(payload); };
+      this._ws.onclose = (event) => { this._outbox = []; this._closed.put(event.code); };
+    }
+    put_nowait(message) {
+      const payload = typeof message === "string" ? message : encode(message);
+      if (this._ws.readyState === WebSocket.CONNECTING) this._outbox.push(payload);
+      else this._ws.send(payload);
+    }
+    send(message) { this.put_nowait(message); }
+    // callback(message) for each message; without a callback, a Promise of the next.
+    subscribe(callback) { return this._messages.subscribe(callback); }
+    get() { return this._messages.get(); }
+    // callback(code) once the socket has closed (the close code: 1000 for a normal close).
+    onClose(callback) { return this._closed.subscribe(callback); }
+    close() { this._ws.close(); }
+  }
+
+  return {
+    RTCConnection: RTCConnection,
+    Keyboard: Keyboard,
+    Gamepad: Gamepad,
+    setGamepadRate: setGamepadRate,
+    Queue: Queue,
+    Websocket: Websocket,
+  };
 })();

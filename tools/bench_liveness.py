@@ -1,0 +1,150 @@
+"""How fast a vanished peer is noticed: an RTCConnection here, its peer in another process
+(sending the synthetic camera, as a robot does), made to vanish ``--tries`` times each way:
+SIGKILL (the process is gone), SIGSTOP (it hangs), and, as root, its link cut (the peer in a
+network namespace, its veth set down). Prints p50 and max of the time from the vanishing to
+``onClose``, and the heartbeat's bytes per second; WebRTC's own checks (aioice's consent, 30 s)
+are the baseline, measured once with heartbeats off (``--baseline``).
+
+    python -m rtcbot_tools.bench_liveness [--tries 20] [--baseline]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+from rtcbot import SyntheticCamera
+from rtcbot.webrtc import RTCConnection
+
+NAMESPACE = "rtcbot-bench-liveness"
+HERE, THERE, VETH = "10.232.0.1", "10.232.0.2", "rtbbench"
+#: Heartbeats so slow they never decide: what WebRTC alone notices.
+NO_HEARTBEATS = {"heartbeatInterval": 3600.0, "deadAfter": 7200.0}
+
+
+async def peer(options: dict[str, Any]) -> None:
+    """The far end: answers the offer on stdin with a camera, then waits to be made to vanish."""
+    loop = asyncio.get_running_loop()
+    offer = json.loads(await loop.run_in_executor(None, sys.stdin.readline))
+    camera = SyntheticCamera(320, 240, fps=30)
+    connection = RTCConnection(**options)
+    connection.video.putSubscription(camera)
+    print(json.dumps(await connection.getLocalDescription(offer)), flush=True)
+    await loop.run_in_executor(None, sys.stdin.read)
+    await connection.close()
+    camera.close()
+
+
+def _namespace(create: bool) -> None:
+    """Deletes the benchmark's namespace (what a run cut short left), then makes it afresh."""
+    for argv in (["ip", "link", "del", VETH + "a"], ["ip", "netns", "del", NAMESPACE]):
+        subprocess.run(argv, capture_output=True, timeout=10)
+    if create:
+        for argv in (
+            ["ip", "netns", "add", NAMESPACE],
+            ["ip", "link", "add", VETH + "a", "type", "veth", "peer", "name", VETH + "b"],
+            ["ip", "link", "set", VETH + "b", "netns", NAMESPACE],
+            ["ip", "addr", "add", HERE + "/24", "dev", VETH + "a"],
+            ["ip", "link", "set", VETH + "a", "up"],
+            ["ip", "netns", "exec", NAMESPACE, "ip", "addr", "add", THERE + "/24", "dev", VETH + "b"],
+            ["ip", "netns", "exec", NAMESPACE, "ip", "link", "set", VETH + "b", "up"],
+        ):
+            subprocess.run(argv, check=True, capture_output=True, timeout=10)
+
+
+def _setLink(up: bool) -> None:
+    argv = ["ip", "netns", "exec", NAMESPACE, "ip", "link", "set", VETH + "b", "up" if up else "down"]
+    subprocess.run(argv, check=True, capture_output=True, timeout=10)
+
+
+async def vanishOnce(how: str, options: dict[str, Any], limit: float) -> tuple[float, float]:
+    """One connection, its peer made to vanish ``how`` ("killed", "hung", "link cut");
+    (seconds until onClose, heartbeats sent per second while it lived)."""
+    command = [sys.executable, "-m", "rtcbot_tools.bench_liveness", "--peer", json.dumps(options)]
+    if how == "link cut":
+        command = ["ip", "netns", "exec", NAMESPACE, *command]
+    far = await asyncio.to_thread(
+        subprocess.Popen, command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    assert far.stdin is not None and far.stdout is not None
+    connection = RTCConnection(**options)
+    connection.video.subscribe()
+    try:
+        far.stdin.write(json.dumps(await connection.getLocalDescription()) + "\n")
+        far.stdin.flush()
+        await connection.setRemoteDescription(json.loads(await asyncio.to_thread(far.stdout.readline)))
+        await asyncio.wait_for(connection.onReady(), 20)
+        await asyncio.sleep(2)  # video flowing, heartbeats steady
+        before = connection.livenessStatistics().sent
+        await asyncio.sleep(2)
+        rate = (connection.livenessStatistics().sent - before) / 2
+        if how == "link cut":
+            await asyncio.to_thread(_setLink, False)
+        else:
+            os.kill(far.pid, signal.SIGKILL if how == "killed" else signal.SIGSTOP)
+        vanished = time.monotonic()
+        await asyncio.wait_for(connection.onClose(), limit)
+        return time.monotonic() - vanished, rate
+    finally:
+        await connection.close()
+        if far.poll() is None:
+            os.kill(far.pid, signal.SIGKILL)
+        await asyncio.to_thread(far.wait, 10)
+        if how == "link cut":
+            await asyncio.to_thread(_setLink, True)
+        far.stdin.close()
+        far.stdout.close()
+
+
+async def bench(tries: int, baseline: bool) -> dict[str, Any]:
+    """Every way of vanishing, ``tries`` times each (plus the baseline once)."""
+    kinds = ["killed", "hung"]
+    if os.geteuid() == 0 and shutil.which("ip"):
+        await asyncio.to_thread(_namespace, True)
+        kinds.append("link cut")
+    results: dict[str, Any] = {}
+    try:
+        for how in kinds:
+            times, rates = [], []
+            for _ in range(tries):
+                noticed, rate = await vanishOnce(how, {}, 10)
+                times.append(noticed)
+                rates.append(rate)
+            results[how] = {"p50": statistics.median(times), "max": max(times), "heartbeatsPerSecond": statistics.median(rates)}
+            print(f"{how:10} p50 {results[how]['p50']:.3f} s  max {results[how]['max']:.3f} s  over {tries} "
+                  f"({results[how]['heartbeatsPerSecond']:.1f} one-byte heartbeats/s)", flush=True)  # fmt: skip
+        if baseline:
+            noticed, _ = await vanishOnce("killed", NO_HEARTBEATS, 60)
+            results["WebRTC alone (killed)"] = {"p50": noticed, "max": noticed}
+            print(f"{'WebRTC alone':10} {noticed:.1f} s (once)", flush=True)
+    finally:
+        if "link cut" in kinds:
+            await asyncio.to_thread(_namespace, False)
+    return results
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Runs the benchmark (or, with ``--peer OPTIONS``, the far end)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tries", type=int, default=20)
+    parser.add_argument("--baseline", action="store_true")
+    parser.add_argument("--peer", help=argparse.SUPPRESS)
+    arguments = parser.parse_args(argv)
+    if arguments.peer is not None:
+        asyncio.run(peer(json.loads(arguments.peer)))
+        return
+    results = asyncio.run(bench(arguments.tries, arguments.baseline))
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
