@@ -105,6 +105,51 @@ async def vanishOnce(how: str, options: dict[str, Any], limit: float) -> tuple[f
         far.stdout.close()
 
 
+async def soak(seconds: float, busyCores: int) -> dict[str, Any]:
+    """A peer sending video for ``seconds`` while ``busyCores`` processes spin: how many
+    false alarms (degraded, gone) and the longest silence between heartbeats."""
+    spinners = [
+        subprocess.Popen([sys.executable, "-c", f"import time\nend = time.monotonic() + {seconds + 30}\nwhile time.monotonic() < end: pass"])
+        for _ in range(busyCores)
+    ]
+    far = await asyncio.to_thread(
+        subprocess.Popen, [sys.executable, "-m", "rtcbot_tools.bench_liveness", "--peer", "{}"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert far.stdin is not None and far.stdout is not None
+    connection = RTCConnection()
+    frames = connection.video.subscribe()
+    degraded: list[float] = []
+    connection.onDegraded(lambda: degraded.append(time.monotonic()))
+    try:
+        far.stdin.write(json.dumps(await connection.getLocalDescription()) + "\n")
+        far.stdin.flush()
+        await connection.setRemoteDescription(json.loads(await asyncio.to_thread(far.stdout.readline)))
+        await asyncio.wait_for(connection.onReady(), 20)
+        received, end = 0, time.monotonic() + seconds
+        while time.monotonic() < end and not connection.closed:
+            try:
+                await asyncio.wait_for(frames.get(), 1)
+                received += 1
+            except asyncio.TimeoutError:
+                pass
+        result = {
+            "seconds": seconds, "busyCores": busyCores, "framesReceived": received, "degraded": len(degraded),
+            "gone": connection.closed, "longestSilence": connection.livenessStatistics().longestSilence,
+        }  # fmt: skip
+        print(f"soak {seconds:.0f} s, {busyCores} busy cores: {received} frames, {len(degraded)} degraded, "
+              f"gone: {connection.closed}, longest silence {result['longestSilence']:.3f} s", flush=True)  # fmt: skip
+        return result
+    finally:
+        await connection.close()
+        far.stdin.close()
+        await asyncio.to_thread(far.wait, 20)
+        far.stdout.close()
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+
+
 async def bench(tries: int, baseline: bool) -> dict[str, Any]:
     """Every way of vanishing, ``tries`` times each (plus the baseline once)."""
     kinds = ["killed", "hung"]
@@ -137,10 +182,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tries", type=int, default=20)
     parser.add_argument("--baseline", action="store_true")
+    parser.add_argument("--soak", type=float, metavar="SECONDS", help="instead: count false alarms over SECONDS of video")
+    parser.add_argument("--busy-cores", type=int, default=2)
     parser.add_argument("--peer", help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
     if arguments.peer is not None:
         asyncio.run(peer(json.loads(arguments.peer)))
+        return
+    if arguments.soak is not None:
+        print(json.dumps(asyncio.run(soak(arguments.soak, arguments.busy_cores))))
         return
     results = asyncio.run(bench(arguments.tries, arguments.baseline))
     print(json.dumps(results))

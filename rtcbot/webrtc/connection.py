@@ -278,7 +278,7 @@ class RTCConnection(SubscriptionProducerConsumer[Any, Any]):
 
     def _linkChanged(self, state: LinkState) -> None:
         if state is LinkState.DEGRADED:
-            self._log.warning("nothing heard from the peer for %.2f s", self._liveness.deadAfter / 2)
+            self._log.info("nothing heard from the peer for %.2f s", self._liveness.deadAfter / 2)
             self._degradedListeners.deliver(None)
         elif state is LinkState.ALIVE and self._liveness.statistics().degradations:
             self._log.info("the peer is heard again")

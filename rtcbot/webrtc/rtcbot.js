@@ -67,14 +67,76 @@ var rtcbot = (function () {
     });
   }
 
+  // Whether the peer is still there, as in Python (rtcbot/webrtc/_liveness.py): a byte each
+  // way every heartbeatInterval seconds on a channel both sides make themselves (negotiated,
+  // unordered, never resent). After deadAfter / 2 of silence the link is "degraded", after
+  // deadAfter the peer is gone. A beat from the peer is answered at once if none went out
+  // for half an interval: a hidden tab's timers run once a second at most, its messages do not wait.
+  class Liveness {
+    constructor(pc, heartbeatInterval, deadAfter, onChange) {
+      if (!(heartbeatInterval > 0) || !(deadAfter >= 2 * heartbeatInterval)) {
+        throw new RangeError(`deadAfter (${deadAfter} s) must be at least twice heartbeatInterval (${heartbeatInterval} s), which must be positive`);
+      }
+      this.state = "waiting";
+      this.degradations = 0;
+      this._intervalMs = heartbeatInterval * 1000;
+      this._deadAfterMs = deadAfter * 1000;
+      this._onChange = onChange;
+      this._lastSent = -Infinity;
+      this._timers = [];
+      this._beat = null;
+      this._channel = pc.createDataChannel("rtcbot-heartbeat", { negotiated: true, id: 1001, ordered: false, maxRetransmits: 0 });
+      this._channel.onopen = () => { this._send(); this._beat = setInterval(() => this._send(0.9), this._intervalMs); };
+      this._channel.onmessage = () => { this._heard(); this._send(0.5); };
+    }
+    _send(unlessWithin = 0) {
+      const now = performance.now();
+      if (this._channel.readyState !== "open" || now - this._lastSent < unlessWithin * this._intervalMs) return;
+      this._channel.send(new Uint8Array([1]));
+      this._lastSent = now;
+    }
+    _heard() {
+      if (this.state === "gone") return;
+      for (const timer of this._timers) clearTimeout(timer);
+      this._timers = [
+        setTimeout(() => this._change("degraded"), this._deadAfterMs / 2),
+        setTimeout(() => { this.stop(); this._change("gone"); }, this._deadAfterMs),
+      ];
+      if (this.state !== "alive") this._change("alive");
+    }
+    _change(state) {
+      if (state === this.state) return;
+      const wasDegraded = this.state === "degraded";
+      if (state === "degraded") this.degradations += 1;
+      this.state = state;
+      this._onChange(state, wasDegraded);
+    }
+    stop() {
+      clearInterval(this._beat);
+      for (const timer of this._timers) clearTimeout(timer);
+      this._timers = [];
+    }
+  }
+
+  // conn.onClose(callback) is called once, with why: "closed here", "closed by the peer",
+  // "peer gone" (no heartbeat for deadAfter seconds) or "failed" (WebRTC gave up on the link).
   class RTCConnection {
-    constructor(defaultChannelOrdered = true, rtcConfiguration = { iceServers: [] }) {
+    constructor(defaultChannelOrdered = true, rtcConfiguration = { iceServers: [] }, options = {}) {
       this._pc = new RTCPeerConnection(rtcConfiguration);
       this._ordered = defaultChannelOrdered;
       this._messages = new Listeners();
       this._closed = new Listeners();
+      this._degraded = new Listeners();
+      this._recovered = new Listeners();
+      this.closeReason = null;
       this._outbox = [];
       this._channel = null;
+      const { heartbeatInterval = 0.2, deadAfter = 0.8 } = options;
+      this._liveness = new Liveness(this._pc, heartbeatInterval, deadAfter, (state, wasDegraded) => {
+        if (state === "degraded") this._degraded.put(state);
+        else if (state === "alive" && wasDegraded) this._recovered.put(state);
+        else if (state === "gone") this._end("peer gone");
+      });
       this.video = new MediaHandler("video", this._pc);
       this.audio = new MediaHandler("audio", this._pc);
       // Bound, so that they can be passed on as they are: kb.subscribe(conn.put_nowait).
@@ -85,15 +147,29 @@ var rtcbot = (function () {
       };
       this._pc.ondatachannel = (event) => { if (event.channel.label === "default") this._useChannel(event.channel); };
       this._pc.onconnectionstatechange = () => {
-        if (["closed", "failed"].includes(this._pc.connectionState)) this._closed.put(this._pc.connectionState);
+        if (this._pc.connectionState === "failed") this._end("failed");
+        else if (this._pc.connectionState === "closed") this._end("closed by the peer");
       };
     }
+    _end(reason) {
+      if (this.closeReason !== null) return;
+      this.closeReason = reason;
+      this._liveness.stop();
+      this._pc.close();
+      this._closed.put(reason);
+    }
+    // "waiting" (no heartbeat yet, or a peer that sends none), "alive", "degraded" or "gone".
+    get linkState() { return this._liveness.state; }
+    // callback() each time nothing was heard from the peer for deadAfter / 2 seconds, and
+    // each time it is heard again after that.
+    onDegraded(callback) { return this._degraded.subscribe(callback); }
+    onRecovered(callback) { return this._recovered.subscribe(callback); }
     _useChannel(channel) {
       this._channel = channel;
       channel.binaryType = "arraybuffer";
       channel.onmessage = (event) => this._messages.put(decode(event.data));
       channel.onopen = () => { for (const payload of this._outbox.splice(0)) channel.send(payload); };
-      channel.onclose = () => this._closed.put("closed");
+      channel.onclose = () => this._end("closed by the peer");
     }
     // The offer to send (no argument), or the answer to the peer's offer. Holds every ICE
     // candidate (gathering waits at most 3 s).
@@ -122,9 +198,9 @@ var rtcbot = (function () {
       else this._outbox.push(payload);
     }
     send(message) { this.put_nowait(message); }
-    // callback(state) once the connection is closed or has failed.
+    // callback(reason) once the connection has closed (see above for the reasons).
     onClose(callback) { return this._closed.subscribe(callback); }
-    close() { this._pc.close(); this._closed.put("closed"); }
+    close() { this._end("closed here"); }
   }
 
   // The keyboard: each keydown and keyup of the window (key repeats are skipped) as
