@@ -1,5 +1,6 @@
 """A robot you watch and drive from a browser: its camera and microphone in the page, the
-arrow keys back to the robot, printed as they arrive.
+arrow keys back to the robot, printed as they arrive, and "stop" within a second when the
+page's link is lost. The page reconnects by itself when the link comes back.
 
 Run: .venv/bin/python examples/webrtc_robot.py [--port 8080] [--token T] [--synthetic] [--seconds N]
 and open the address it prints (the token is in it). Without --token a random one is made.
@@ -16,7 +17,7 @@ import os
 import signal
 from typing import Any
 
-from rtcbot import CVCamera, Microphone, SyntheticCamera, SyntheticMicrophone
+from rtcbot import CVCamera, Microphone, SyntheticCamera, SyntheticMicrophone, Watchdog
 from rtcbot.webrtc import RTCConnection
 from rtcbot.webrtc.signalling import WebRTCServer
 
@@ -32,36 +33,34 @@ PAGE = """<!doctype html>
 "use strict";
 const status = (text) => { document.getElementById("status").textContent = text; };
 const token = new URLSearchParams(location.hash.slice(1)).get("token") || "";
-const conn = new rtcbot.RTCConnection();
-conn.video.subscribe((stream) => { document.getElementById("video").srcObject = stream; });
-conn.audio.subscribe((stream) => { document.getElementById("audio").srcObject = stream; });
-conn.onClose(() => status("disconnected"));
+// A new connection each time the link comes back; the robot closes this page's last one.
+const session = Math.random().toString(36).slice(2) + Date.now().toString(36);  // crypto.randomUUID needs https
+const link = new rtcbot.ReconnectingConnection((conn) => {
+  conn.video.subscribe((stream) => { document.getElementById("video").srcObject = stream; });
+  conn.audio.subscribe((stream) => { document.getElementById("audio").srcObject = stream; });
+}, rtcbot.postOffer("/connect", token, session));
+link.onState(status);
 const arrows = ["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight"];
 for (const [event, pressed] of [["keydown", true], ["keyup", false]]) {
   document.addEventListener(event, (e) => {
-    if (arrows.includes(e.key) && !e.repeat) { e.preventDefault(); conn.put_nowait({ key: e.key, pressed: pressed }); }
+    if (arrows.includes(e.key) && !e.repeat) { e.preventDefault(); link.put_nowait({ key: e.key, pressed: pressed }); }
   });
 }
-async function connect() {
-  const offer = await conn.getLocalDescription();
-  const response = await fetch("/connect", {
-    method: "POST", cache: "no-cache", body: JSON.stringify(offer),
-    headers: { "Content-Type": "application/json", "Authorization": "Bearer " + token },
-  });
-  if (!response.ok) throw new Error("the robot said " + response.status + ": " + (await response.text()));
-  await conn.setRemoteDescription(await response.json());
-  status("connected");
-}
-connect().catch((error) => status("failed: " + error.message));
 </script>
 </body></html>
 """
 
 
-def printKey(message: Any) -> None:
-    """Prints an arrow key the browser sent: ``key ArrowUp down``."""
-    if isinstance(message, dict) and isinstance(message.get("key"), str):
-        print(f"key {message['key']} {'down' if message.get('pressed') else 'up'}", flush=True)
+#: What the robot does when the page's link is lost (the watchdog's safe value).
+STOP = {"stop": True}
+
+
+def drive(command: Any) -> None:
+    """The robot's motors, here a print: ``key ArrowUp down``, or ``stop`` when the link is lost."""
+    if command == STOP:
+        print("stop", flush=True)
+    elif isinstance(command, dict) and isinstance(command.get("key"), str):
+        print(f"key {command['key']} {'down' if command.get('pressed') else 'up'}", flush=True)
 
 
 async def main(host: str, port: int, token: str | None, synthetic: bool, seconds: float | None) -> None:
@@ -74,7 +73,10 @@ async def main(host: str, port: int, token: str | None, synthetic: bool, seconds
     def setUp(connection: RTCConnection) -> None:
         connection.video.putSubscription(camera)
         connection.audio.putSubscription(microphone)
-        connection.subscribe(printKey)
+        watchdog = Watchdog(STOP, timeout=None, link=connection)  # keys come only when they change
+        watchdog.putSubscription(connection)
+        watchdog.subscribe(drive)
+        connection.onClose(watchdog.close)
 
     server = WebRTCServer(PAGE, setUp, token=token)
     stop = asyncio.Event()

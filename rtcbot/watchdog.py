@@ -39,13 +39,15 @@ class Watchdog(SubscriptionProducerConsumer[Any, Any]):
         watchdog.putSubscription(conn)       # the browser's commands
         motors.putSubscription(watchdog)     # zero speeds 0.3 s after the last one
 
-    The clock starts when the first command arrives (nothing is put before). After the link
-    is lost it stays safe: commands that still come are not passed on.
+    The clock starts when the first command arrives: nothing is put before (not for a link
+    lost before any command either); ``timeout=None``
+    watches only the link (for commands that come only when they change, as key presses).
+    After the link is lost it stays safe: commands that still come are not passed on.
     """
 
-    def __init__(self, safeValue: Any, timeout: float = 0.5, link: baseEventHandler | None = None) -> None:
-        if not timeout > 0:
-            raise ValueError(f"timeout must be positive (seconds), got {timeout!r}")
+    def __init__(self, safeValue: Any, timeout: float | None = 0.5, link: baseEventHandler | None = None) -> None:
+        if timeout is not None and not timeout > 0:
+            raise ValueError(f"timeout must be positive (seconds) or None, got {timeout!r}")
         if link is not None and not isinstance(link, baseEventHandler):
             raise TypeError(f"link must be an rtcbot object (e.g. an RTCConnection), got {link!r}")
         super().__init__(asyncio.Queue, asyncio.Queue, logger=_log)
@@ -83,7 +85,8 @@ class Watchdog(SubscriptionProducerConsumer[Any, Any]):
             self._put_nowait(command)
             if self._timer is not None:
                 self._timer.cancel()
-            self._timer = loop.call_later(self.timeout, self._timedOut)
+            if self.timeout is not None:
+                self._timer = loop.call_later(self.timeout, self._timedOut)
 
     def _timedOut(self) -> None:
         self._timer = None
@@ -99,8 +102,9 @@ class Watchdog(SubscriptionProducerConsumer[Any, Any]):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        self._log.warning("the link is lost: putting the safe value")
-        self._putSafe()
+        if self._commands:  # a link that never drove anything has nothing to stop
+            self._log.warning("the link is lost: putting the safe value")
+            self._putSafe()
 
     def _putSafe(self) -> None:
         self._put_nowait(copy.deepcopy(self.safeValue))  # a subscriber may change what it gets

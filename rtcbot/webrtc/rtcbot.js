@@ -126,6 +126,7 @@ var rtcbot = (function () {
       this._ordered = defaultChannelOrdered;
       this._messages = new Listeners();
       this._closed = new Listeners();
+      this._ready = new Listeners();
       this._degraded = new Listeners();
       this._recovered = new Listeners();
       this.closeReason = null;
@@ -158,6 +159,8 @@ var rtcbot = (function () {
       this._pc.close();
       this._closed.put(reason);
     }
+    // callback() once the connection is open (its default channel); without one, a Promise.
+    onReady(callback) { return this._ready.subscribe(callback); }
     // "waiting" (no heartbeat yet, or a peer that sends none), "alive", "degraded" or "gone".
     get linkState() { return this._liveness.state; }
     // callback() each time nothing was heard from the peer for deadAfter / 2 seconds, and
@@ -168,7 +171,7 @@ var rtcbot = (function () {
       this._channel = channel;
       channel.binaryType = "arraybuffer";
       channel.onmessage = (event) => this._messages.put(decode(event.data));
-      channel.onopen = () => { for (const payload of this._outbox.splice(0)) channel.send(payload); };
+      channel.onopen = () => { for (const payload of this._outbox.splice(0)) channel.send(payload); this._ready.put(true); };
       channel.onclose = () => this._end("closed by the peer");
     }
     // The offer to send (no argument), or the answer to the peer's offer. Holds every ICE
@@ -398,7 +401,99 @@ var rtcbot = (function () {
     close() { this._ws.close(); }
   }
 
+  // A connection that comes back. setUp(conn) prepares each new RTCConnection (its media and
+  // message subscriptions); signal(offer) sends the offer and returns the answer (postOffer
+  // below does it over HTTP). When a connection closes for any reason but close(), a new one
+  // (a new RTCPeerConnection and offer: aiortc has no ICE restart) is tried after a back-off,
+  // minDelay seconds doubling up to maxDelay, back to minDelay once connected. A try that is
+  // not open within tryLimit seconds (signalling included) is given up and retried.
+  // onState(callback) gets "connecting", "connected", "degraded", "reconnecting" and "closed".
+  class ReconnectingConnection {
+    constructor(setUp, signal, options = {}) {
+      const { minDelay = 0.25, maxDelay = 1, tryLimit = 5, rtcConfiguration = { iceServers: [] }, heartbeatInterval, deadAfter } = options;
+      this._tryLimitMs = tryLimit * 1000;
+      this._setUp = setUp;
+      this._signal = signal;
+      this._delays = [minDelay * 1000, maxDelay * 1000];
+      this._delay = this._delays[0];
+      this._make = () => new RTCConnection(true, rtcConfiguration, { heartbeatInterval, deadAfter });
+      this._states = new Listeners();
+      this.state = "connecting";
+      this.connection = null;
+      this.connections = 0;
+      this._closed = false;
+      this._timer = null;
+      this.put_nowait = this.put_nowait.bind(this);
+      this._connect();
+    }
+    // callback(state) for each change of state; the current one at once.
+    onState(callback) { callback(this.state); return this._states.subscribe(callback); }
+    _setState(state) {
+      if (state === this.state) return;
+      this.state = state;
+      this._states.put(state);
+    }
+    async _connect() {
+      const conn = this._make();
+      this.connection = conn;
+      this.connections += 1;
+      conn.onDegraded(() => { if (conn === this.connection) this._setState("degraded"); });
+      conn.onRecovered(() => { if (conn === this.connection) this._setState("connected"); });
+      conn.onClose(() => this._lost(conn));
+      const giveUp = setTimeout(() => conn.close(), this._tryLimitMs);
+      try {
+        this._setUp(conn);
+        await conn.setRemoteDescription(await this._signal(await conn.getLocalDescription()));
+        await new Promise((resolve, reject) => { conn.onReady(resolve); conn.onClose(reject); });
+        clearTimeout(giveUp);
+        this._delay = this._delays[0];
+        this._setState("connected");
+      } catch (error) {
+        clearTimeout(giveUp);
+        console.log("rtcbot: could not connect:", error && error.message ? error.message : error);
+        conn.close();
+      }
+    }
+    _lost(conn) {
+      if (conn !== this.connection || this._closed || this._timer !== null) return;
+      this._setState("reconnecting");
+      this._timer = setTimeout(() => { this._timer = null; if (!this._closed) this._connect(); }, this._delay);
+      this._delay = Math.min(this._delay * 2, this._delays[1]);
+    }
+    // Sends on the current connection; dropped while there is none (a command is not kept
+    // for later: a robot must not act on a stale one).
+    put_nowait(message) {
+      if (this.connection !== null && this.state === "connected") this.connection.put_nowait(message);
+    }
+    close() {
+      this._closed = true;
+      clearTimeout(this._timer);
+      if (this.connection !== null) this.connection.close();
+      this._setState("closed");
+    }
+  }
+
+  // signal() for ReconnectingConnection (or a single connect): POSTs the offer to url and
+  // returns the answer. token goes as "Authorization: Bearer"; session (one per page) as
+  // X-RTCBot-Session, so that the server closes this page's earlier connection.
+  // A request that gets no answer within limit seconds fails (a link that is down would
+  // otherwise hold it for TCP's minutes).
+  function postOffer(url = "/connect", token = null, session = null, limit = 2) {
+    return async (offer) => {
+      const headers = { "Content-Type": "application/json" };
+      if (token) headers.Authorization = "Bearer " + token;
+      if (session) headers["X-RTCBot-Session"] = session;
+      const response = await fetch(url, {
+        method: "POST", cache: "no-cache", body: JSON.stringify(offer), headers, signal: AbortSignal.timeout(limit * 1000),
+      });
+      if (!response.ok) throw new Error("the robot said " + response.status + ": " + (await response.text()));
+      return response.json();
+    };
+  }
+
   return {
+    ReconnectingConnection: ReconnectingConnection,
+    postOffer: postOffer,
     RTCConnection: RTCConnection,
     Keyboard: Keyboard,
     Gamepad: Gamepad,

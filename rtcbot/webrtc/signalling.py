@@ -20,6 +20,8 @@ _log = logging.getLogger("rtcbot.WebRTCServer")
 
 OFFER_PATH = "/connect"
 SCRIPT_PATH = "/rtcbot.js"
+#: The header by which a page that reconnects (rtcbot.js's ReconnectingConnection) names itself.
+SESSION_HEADER = "X-RTCBot-Session"
 
 
 def getRTCBotJS() -> str:
@@ -39,6 +41,10 @@ class WebRTCServer:
     the page reads it from the address's fragment, ``http://robot:8080/#token=...``
     (:meth:`pageAddress`). A body that is not an offer gets 400 saying why; either way the
     server goes on serving the next peer. ``connectionOptions`` go to each RTCConnection.
+
+    A page that reconnects sends the same ``X-RTCBot-Session`` header each time: its new
+    connection replaces its earlier one, which is closed (so a dead connection holds no
+    camera frame and drives nothing).
     """
 
     def __init__(
@@ -52,6 +58,7 @@ class WebRTCServer:
             raise ValueError("token must be a string of at least 8 characters (or None for a random one)")
         self.token = token if token is not None else secrets.token_urlsafe(16)
         self.connections: set[RTCConnection] = set()
+        self._sessions: dict[str, RTCConnection] = {}
         self._page = page
         self._onConnection = onConnection
         self._connectionOptions = connectionOptions or {}
@@ -119,4 +126,16 @@ class WebRTCServer:
             raise
         self.connections.add(connection)
         connection.onClose(lambda: self.connections.discard(connection))
+        session = request.headers.get(SESSION_HEADER)
+        if session:
+            earlier = self._sessions.get(session)
+            self._sessions[session] = connection
+            connection.onClose(lambda: self._forget(session, connection))
+            if earlier is not None and not earlier.closed:
+                _log.info("session %.8s reconnected: closing its earlier connection", session)
+                earlier.close()
         return web.json_response(answer)
+
+    def _forget(self, session: str, connection: RTCConnection) -> None:
+        if self._sessions.get(session) is connection:
+            del self._sessions[session]

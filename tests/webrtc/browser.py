@@ -10,7 +10,7 @@ import os
 import shutil
 import signal
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -55,8 +55,10 @@ def _processesMentioning(marker: str) -> list[int]:
 
 
 @asynccontextmanager
-async def chromiumPage() -> AsyncIterator[Any]:
-    """A new page in a headless Chromium; the browser and all it started end afterwards."""
+async def chromiumPage(extraFlags: Sequence[str] = ()) -> AsyncIterator[Any]:
+    """A new page in a headless Chromium; the browser and all it started end afterwards.
+    ``extraFlags`` are added to :data:`FLAGS` (for instance Chromium's fake camera and
+    microphone, for a page that calls ``getUserMedia``)."""
     executable = shutil.which("chromium")
     try:  # a large import: off the event loop
         playwright = await asyncio.to_thread(importlib.import_module, "playwright.async_api")
@@ -66,7 +68,7 @@ async def chromiumPage() -> AsyncIterator[Any]:
         _unavailable("Debian's chromium is not installed (scripts/system-packages installs it)")
     private = await asyncio.to_thread(tempfile.mkdtemp, prefix="rtcbot-chromium-")
     environment = {**os.environ, "XDG_CONFIG_HOME": f"{private}/config", "XDG_CACHE_HOME": f"{private}/cache"}
-    flags = FLAGS + (["--no-sandbox"] if os.geteuid() == 0 else [])
+    flags = FLAGS + list(extraFlags) + (["--no-sandbox"] if os.geteuid() == 0 else [])
     try:
         async with playwright.async_playwright() as driver:
             browser = await driver.chromium.launch(
