@@ -12,6 +12,7 @@ from typing import Any
 from aiortc import (
     RTCConfiguration,
     RTCDataChannel,
+    RTCIceServer,
     RTCPeerConnection,
     RTCRtpSender,
     RTCSessionDescription,
@@ -56,6 +57,21 @@ class Teardown:
 
     def __await__(self) -> Generator[Any, None, None]:
         return self._closing.__await__()
+
+
+def _iceServers(servers: list[dict[str, Any]]) -> list[RTCIceServer]:
+    """The browser's form of STUN and TURN servers ({"urls", "username", "credential"}) as aiortc's."""
+    if not isinstance(servers, list):
+        raise TypeError(f"iceServers must be a list of dicts, as a browser's, got {servers!r}")
+    made = []
+    for server in servers:
+        if not isinstance(server, dict) or not server.get("urls") or set(server) - {"urls", "username", "credential"}:
+            raise ValueError(
+                "each of iceServers is a dict {'urls': 'turn:host:3478', 'username': ..., 'credential': ...} "
+                f"(username and credential for TURN only), got {server!r}"
+            )
+        made.append(RTCIceServer(urls=server["urls"], username=server.get("username"), credential=server.get("credential")))
+    return made
 
 
 def _checkedDescription(description: Any) -> RTCSessionDescription:
@@ -125,8 +141,11 @@ class RTCConnection(SubscriptionProducerConsumer[Any, Any]):
     (``subscribe``). ``addDataChannel(name)`` and ``onDataChannel()`` make and accept more
     channels. ``await close()`` ends it all.
 
-    ``rtcConfiguration`` is aiortc's ``RTCConfiguration``; by default no STUN or TURN
-    server is used (host candidates only: a LAN, or one machine). ``videoCodec`` ("VP8" or
+    ``iceServers`` are STUN and TURN servers in the browser's form (the same list a page
+    gives rtcbot.js): ``[{"urls": "turn:turn.example.org:3478", "username": "robot",
+    "credential": "secret"}]``, for peers on networks with no route between them; or give
+    aiortc's ``RTCConfiguration`` as ``rtcConfiguration``. By default none is used (host
+    candidates only: a LAN, or one machine). ``videoCodec`` ("VP8" or
     "H264") is the only video codec offered or accepted when given; ``fps`` limits the
     frames sent and ``videoSize`` (width, height) resizes them; ``videoBitrate`` (bits/s,
     with ``videoCodec``: 250 kbps to 1.5 Mbps for VP8, 0.5 to 3 Mbps for H.264, aiortc's
@@ -156,8 +175,13 @@ class RTCConnection(SubscriptionProducerConsumer[Any, Any]):
         videoBitrate: int | None = None,
         heartbeatInterval: float = DEFAULT_HEARTBEAT_INTERVAL,
         deadAfter: float = DEFAULT_DEAD_AFTER,
+        iceServers: list[dict[str, Any]] | None = None,
     ) -> None:
         checkTimes(heartbeatInterval, deadAfter)
+        if iceServers is not None:
+            if rtcConfiguration is not None:
+                raise TypeError("give iceServers or rtcConfiguration, not both (iceServers is rtcConfiguration's list)")
+            rtcConfiguration = RTCConfiguration(iceServers=_iceServers(iceServers))
         if videoCodec is not None and videoCodec.upper() not in VIDEO_CODECS:
             raise ValueError(f"videoCodec must be one of {', '.join(VIDEO_CODECS)} (or None for any), got {videoCodec!r}")
         _checkBitrate(videoCodec, videoBitrate)
