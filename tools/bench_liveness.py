@@ -136,6 +136,7 @@ async def soak(seconds: float, busyCores: int) -> dict[str, Any]:
         result = {
             "seconds": seconds, "busyCores": busyCores, "framesReceived": received, "degraded": len(degraded),
             "gone": connection.closed, "longestSilence": connection.livenessStatistics().longestSilence,
+            "stalls": connection.livenessStatistics().stalls,
         }  # fmt: skip
         print(f"soak {seconds:.0f} s, {busyCores} busy cores: {received} frames, {len(degraded)} degraded, "
               f"gone: {connection.closed}, longest silence {result['longestSilence']:.3f} s", flush=True)  # fmt: skip

@@ -44,6 +44,8 @@ class LivenessStatistics:
     """Times the link became degraded (and recovered or died after)."""
     longestSilence: float
     """The longest time between two heartbeats heard, in seconds."""
+    stalls: int
+    """Times the deadline was checked late (this process did not run): given one more interval."""
 
 
 def checkTimes(heartbeatInterval: float, deadAfter: float) -> None:
@@ -74,6 +76,9 @@ class Liveness:
         self.state = LinkState.WAITING
         self._sent = self._received = self._degradations = 0
         self._lastHeard: float | None = None
+        self._deadAt = 0.0
+        self._graced = False
+        self._stalls = 0
         self._longestSilence = 0.0
         self._beat: asyncio.TimerHandle | None = None
         self._degradedTimer: asyncio.TimerHandle | None = None
@@ -105,13 +110,17 @@ class Liveness:
             if timer is not None:
                 timer.cancel()
         self._degradedTimer = loop.call_later(self.deadAfter / 2, self._change, LinkState.DEGRADED)
-        self._deadTimer = loop.call_later(self.deadAfter, self._died)
+        self._deadAt = loop.time() + self.deadAfter
+        self._graced = False
+        self._deadTimer = loop.call_later(self.deadAfter, self._deadline)
         if self.state is not LinkState.ALIVE:
             self._change(LinkState.ALIVE)
 
     def statistics(self) -> LivenessStatistics:
         """A snapshot of the counters."""
-        return LivenessStatistics(self.state, self._sent, self._received, self._degradations, self._longestSilence)
+        return LivenessStatistics(
+            self.state, self._sent, self._received, self._degradations, self._longestSilence, self._stalls
+        )
 
     def _sendBeat(self) -> None:
         self._beat = asyncio.get_running_loop().call_later(self._interval, self._sendBeat)
@@ -121,7 +130,16 @@ class Liveness:
             return
         self._sent += 1
 
-    def _died(self) -> None:
+    def _deadline(self) -> None:
+        """``deadAfter`` of silence, unless this process itself was stalled: a timer that
+        fires late means the loop did not run, and beats that came meanwhile may still be on
+        their way through the transport; they get one more interval to arrive, once."""
+        loop = asyncio.get_running_loop()
+        if not self._graced and loop.time() - self._deadAt > self._interval / 2:
+            self._graced = True
+            self._stalls += 1
+            self._deadTimer = loop.call_later(self._interval, self._deadline)
+            return
         self.stop()
         self._change(LinkState.GONE)
 
