@@ -314,10 +314,10 @@ class BaseSubscriptionProducer(baseEventHandler, Generic[T]):
 class _ProducerSource:
     """A consumer's own subscription to a producer that was given to putSubscription()."""
 
-    def __init__(self, producer: BaseSubscriptionProducer[Any]) -> None:
+    def __init__(self, producer: BaseSubscriptionProducer[Any], subscription: Any = None) -> None:
         self.producer = producer
         try:
-            self._subscription: Any = producer.subscribe()
+            self._subscription: Any = producer.subscribe(subscription)
         except SubscriptionClosed:
             self._subscription = None
 
@@ -403,8 +403,16 @@ class BaseSubscriptionConsumer(baseEventHandler, Generic[T]):
             )
         if self.closed:
             raise ConsumerClosed(f"cannot subscribe: {type(self).__name__} is closed")
-        source = _ProducerSource(subscription) if isinstance(subscription, BaseSubscriptionProducer) else subscription
+        if isinstance(subscription, BaseSubscriptionProducer):
+            source: Any = _ProducerSource(subscription, self._producerSubscription())
+        else:
+            source = subscription
         self._switchTo(subscription, source)
+
+    def _producerSubscription(self) -> Any:
+        """The subscription this consumer reads a producer given to putSubscription() with;
+        None (here) takes the producer's default subscription class. Subclass-facing."""
+        return None
 
     def stopSubscription(self) -> None:
         """Stops reading the active subscription; the consumer then waits for put_nowait()."""

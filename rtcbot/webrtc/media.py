@@ -83,7 +83,7 @@ class _MediaHandler(SubscriptionProducerConsumer[Any, Frame]):
                 f"connection its {self.kind} (putSubscription or addTrack) before getLocalDescription()"
             )
         if isinstance(subscription, BaseSubscriptionProducer):
-            subscription = subscription.subscribe()
+            subscription = subscription.subscribe(self._producerSubscription())
         if subscription is None and self._defaultSender is None:
             source, drain = self._get, None
         elif subscription is not None and callable(getattr(subscription, "get", None)):
@@ -167,12 +167,36 @@ class ConnectionVideoHandler(_MediaHandler):
         super().__init__(rtc, MostRecentSubscription, sendOptions)
 
 
+#: Blocks of a producer the audio handler keeps while its track is not read (no peer yet):
+#: the newest ones, as many as a microphone's shared-memory slots hold (about 1.4 s).
+WAITING_AUDIO_BLOCKS = 64
+
+
+class _CopiedBlocks(asyncio.Queue[Any]):
+    """The audio handler's subscription to a producer given to ``putSubscription`` (or
+    ``addTrack``): copies of its blocks, the newest :data:`WAITING_AUDIO_BLOCKS` at most. Nothing reads it until
+    the peer connects; shared-memory Frames queued that long would hold all of a process
+    producer's slots, and a microphone would then drop every new block, for each of its
+    subscribers. An audio block is a few kB: the copy costs next to nothing."""
+
+    def put_nowait(self, item: Any) -> None:
+        if isinstance(item, Frame):
+            item = item.copy()  # a Frame still (its times and sequence), holding no slot
+        if self.qsize() >= WAITING_AUDIO_BLOCKS:
+            self.get_nowait()  # the oldest: the track counts the gap as skipped
+        super().put_nowait(item)
+
+
 class ConnectionAudioHandler(_MediaHandler):
     """``connection.audio``: ``putSubscription(microphone)`` sends a microphone (every
-    block, in order); ``subscribe()`` gives the peer's audio as float32 (samples, channels)
-    Frames at 48 kHz."""
+    block, in order, once the peer reads the track; until then the newest
+    :data:`WAITING_AUDIO_BLOCKS`, copied); ``subscribe()`` gives the peer's audio as
+    float32 (samples, channels) Frames at 48 kHz."""
 
     kind = "audio"
 
     def __init__(self, rtc: RTCPeerConnection, sendOptions: dict[str, Any]) -> None:
         super().__init__(rtc, asyncio.Queue, sendOptions)
+
+    def _producerSubscription(self) -> Any:
+        return _CopiedBlocks()

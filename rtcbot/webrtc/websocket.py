@@ -28,8 +28,15 @@ class Websocket(SubscriptionProducerConsumer[Any, Any]):
         super().__init__(asyncio.Queue, asyncio.Queue, logger=_log, defaultAutosubscribe=True, ready=False)
         self._json = json
         self._socket: web.WebSocketResponse | aiohttp.ClientWebSocketResponse | None = None
+        self._sender: asyncio.Future[None] | None = None
         self._runner = asyncio.ensure_future(self._run(urlOrRequest))
         self._runner.add_done_callback(lambda _: self._notifyState())
+
+    @property
+    def ws(self) -> web.WebSocketResponse | aiohttp.ClientWebSocketResponse | None:
+        """aiohttp's websocket, once connected (None before): a server's handler returns it
+        (``return ws.ws``), as aiohttp wants the response it prepared."""
+        return self._socket
 
     def put_nowait(self, data: Any) -> None:
         """Queues ``data`` for the other end; what cannot be sent raises ``TypeError`` here."""
@@ -46,7 +53,7 @@ class Websocket(SubscriptionProducerConsumer[Any, Any]):
                 session = aiohttp.ClientSession()
                 self._socket = await session.ws_connect(target)
             self._setReady(True)
-            sender = asyncio.ensure_future(self._sendAll(self._socket))
+            self._sender = sender = asyncio.ensure_future(self._sendAll(self._socket))
             try:
                 async for message in self._socket:
                     if message.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
@@ -66,19 +73,36 @@ class Websocket(SubscriptionProducerConsumer[Any, Any]):
             try:
                 message = await self._get()
             except ConsumerClosed:
+                break
+            await self._send(socket, message)
+        # Closed: what put_nowait() queued before close() still goes, ahead of the close frame
+        # (``ws.put_nowait(answer); await ws.close()`` must deliver the answer).
+        while True:
+            try:
+                message = self._directPutSubscription.get_nowait()
+            except asyncio.QueueEmpty:
                 return
-            payload = encodeMessage(message, self._json)
-            if isinstance(payload, bytes):
-                await socket.send_bytes(payload)
-            else:
-                await socket.send_str(payload)
+            await self._send(socket, message)
+
+    async def _send(self, socket: Any, message: Any) -> None:
+        payload = encodeMessage(message, self._json)
+        if isinstance(payload, bytes):
+            await socket.send_bytes(payload)
+        else:
+            await socket.send_str(payload)
+
+    async def _closeAfterSending(self, socket: Any) -> None:
+        if self._sender is not None:
+            await asyncio.wait([self._sender])
+        await socket.close()
 
     def close(self) -> Teardown:  # type: ignore[override]
-        """Closes the websocket; returns an awaitable that completes once it is shut down."""
+        """Closes the websocket once the messages already given to ``put_nowait`` are sent;
+        returns an awaitable that completes once it is shut down."""
         if not self.closed:
             super().close()
             if self._socket is not None and not self._socket.closed:
-                asyncio.ensure_future(self._socket.close())
+                asyncio.ensure_future(self._closeAfterSending(self._socket))
         return Teardown(self)
 
     def _isTornDown(self) -> bool:

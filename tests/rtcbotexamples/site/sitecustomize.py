@@ -7,6 +7,8 @@
 - a client's requests to ``localhost:8080`` go to ``127.0.0.1:$RTCBOT_EXAMPLE_SERVER_PORT``;
 - ``Gamepad()`` reads ``$RTCBOT_EXAMPLE_GAMEPAD`` (a stand-in device's node);
 - the serial port ``/dev/ttyACM0`` becomes ``$RTCBOT_EXAMPLE_SERIAL`` (a stand-in board's pty);
+- the default microphone: the sound tests (test_media_examples) choose it with PulseAudio's
+  own ``PULSE_SOURCE`` variable (not here), a null sink's monitor that hears a known tone;
 - in the suite's forkserver run (``$RTCBOT_TEST_START_METHOD``), multiprocessing's default
   start method, as Python 3.14's own default would be.
 
