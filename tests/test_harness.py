@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -33,6 +37,41 @@ def test_a_garbage_collector_pause_is_not_counted_as_blocking() -> None:
     runAsyncTest(collects, timeout=5)
     del hoard
     assert took[0] > SLOW_CALLBACK, "the collection was too quick to prove anything"
+
+
+@pytest.fixture
+def crowdedCore() -> Iterator[None]:
+    """This thread and three busy processes share one core: the thread waits for it."""
+    core = min(os.sched_getaffinity(0))
+    before = os.sched_getaffinity(0)
+    spin = f"import os; os.sched_setaffinity(0, {{{core}}}); print(flush=True)\nwhile True: pass"
+    busy = [subprocess.Popen([sys.executable, "-c", spin], stdout=subprocess.PIPE) for _ in range(3)]
+    for process in busy:
+        assert process.stdout is not None
+        process.stdout.readline()  # spinning on the core from now on
+    os.sched_setaffinity(0, {core})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+        for process in busy:
+            process.kill()
+            process.wait()
+            assert process.stdout is not None
+            process.stdout.close()
+
+
+def test_time_spent_waiting_for_a_busy_core_is_not_counted_as_blocking(crowdedCore: None) -> None:
+    took: list[float] = []
+
+    async def computesBriefly() -> None:
+        start, cpuStart = time.monotonic(), time.thread_time()
+        while time.thread_time() - cpuStart < SLOW_CALLBACK / 2:
+            pass
+        took.append(time.monotonic() - start)
+
+    runAsyncTest(computesBriefly, timeout=5)
+    assert took[0] > 1.5 * SLOW_CALLBACK, "the core was not crowded enough to prove anything"
 
 
 def test_a_quick_test_passes() -> None:

@@ -354,7 +354,7 @@ async def test_a_consumer_child_waiting_for_data_burns_no_cpu() -> None:
     error = await asyncio.wait_for(reporter.onError(), 10)
     childCpu = float(str(error))
     await asyncio.wait_for(reporter, 10)
-    assert parentCpu < 0.05 and childCpu < 0.5
+    assert parentCpu < 0.05 and childCpu < 0.1, "a busy poll would use about 0.5 s"
 
 
 async def test_an_unpicklable_item_for_the_child_is_dropped_with_a_clear_error_and_nothing_else_lost(

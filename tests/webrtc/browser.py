@@ -54,11 +54,21 @@ def _processesMentioning(marker: str) -> list[int]:
     return found
 
 
+def _inNamespace(executable: str, namespace: str, private: str) -> str:
+    """A launcher (in ``private``) that runs ``executable`` inside the network namespace
+    ``namespace``; Playwright's pipe to the browser passes through ``ip netns exec``."""
+    launcher = Path(private) / "chromium-in-namespace"
+    launcher.write_text(f'#!/bin/sh\nexec ip netns exec {namespace} {executable} "$@"\n')
+    launcher.chmod(0o700)
+    return str(launcher)
+
+
 @asynccontextmanager
-async def chromiumPage(extraFlags: Sequence[str] = ()) -> AsyncIterator[Any]:
+async def chromiumPage(extraFlags: Sequence[str] = (), namespace: str | None = None) -> AsyncIterator[Any]:
     """A new page in a headless Chromium; the browser and all it started end afterwards.
     ``extraFlags`` are added to :data:`FLAGS` (for instance Chromium's fake camera and
-    microphone, for a page that calls ``getUserMedia``)."""
+    microphone, for a page that calls ``getUserMedia``); with ``namespace`` the browser runs
+    in that network namespace (another host, see netns.py)."""
     executable = shutil.which("chromium")
     try:  # a large import: off the event loop
         playwright = await asyncio.to_thread(importlib.import_module, "playwright.async_api")
@@ -69,6 +79,8 @@ async def chromiumPage(extraFlags: Sequence[str] = ()) -> AsyncIterator[Any]:
     private = await asyncio.to_thread(tempfile.mkdtemp, prefix="rtcbot-chromium-")
     environment = {**os.environ, "XDG_CONFIG_HOME": f"{private}/config", "XDG_CACHE_HOME": f"{private}/cache"}
     flags = FLAGS + list(extraFlags) + (["--no-sandbox"] if os.geteuid() == 0 else [])
+    if namespace is not None:
+        executable = await asyncio.to_thread(_inNamespace, executable, namespace, private)
     try:
         async with playwright.async_playwright() as driver:
             browser = await driver.chromium.launch(
