@@ -88,3 +88,4 @@ async def test_the_page_reconnects_after_the_link_comes_back_and_the_robot_stopp
             robot.stdout.close()
     assert reconnected < 3.0, f"video resumed {reconnected:.2f} s after the link came back"
     assert tries >= 2
+    print(f"stopped {stoppedAt - cut:.2f} s after the cut; video resumed {reconnected:.2f} s after the restore")

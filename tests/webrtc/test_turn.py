@@ -1,6 +1,6 @@
-"""TURN: a robot and a viewer on two hosts (network namespaces) with no route between them
-connect through Debian's coturn, run here on a host both reach; without the TURN server
-they cannot connect at all."""
+"""TURN: a robot (aiortc) and Chromium on two hosts (network namespaces) with no route
+between them connect through Debian's coturn, run here on a third host both reach; without
+the TURN server they cannot connect at all."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,7 +19,10 @@ from typing import Any
 
 import pytest
 
+from rtcbot import getRTCBotJS
+
 from ..rigfixtures import _unavailable
+from .browser import chromiumPage
 from .netns import RemoteHost, remoteHost
 
 ROOT = Path(__file__).parents[2]
@@ -56,39 +60,52 @@ async def turnServer(robot: RemoteHost, viewer: RemoteHost) -> AsyncIterator[str
         await asyncio.to_thread(shutil.rmtree, state, True)
 
 
-async def _connect(robot: RemoteHost, viewer: RemoteHost, serversFor: Any) -> list[dict[str, Any]]:
-    """An offering peer in ``robot``, an answering one in ``viewer``; what each says."""
-    peers = []
-    for host, role in ((robot, "offer"), (viewer, "answer")):
-        argv = host.command([sys.executable, "-m", "tests.webrtc.turnpeer", role, json.dumps(serversFor(host))])
-        peers.append(
-            await asyncio.to_thread(
-                subprocess.Popen, argv, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-            )
-        )
-    offerer, answerer = peers
+#: The browser's side: rtcbot.js, offering; it answers the robot's greeting.
+OFFER = """async (iceServers) => {
+  window.conn = new rtcbot.RTCConnection(true, { iceServers });
+  conn.subscribe((message) => conn.put_nowait("browser got: " + message));
+  return await conn.getLocalDescription();
+}"""
+
+#: The candidate types of the pair the browser's ICE selected, from its own statistics.
+SELECTED_PAIR = """async () => {
+  const stats = await conn._pc.getStats();
+  const byId = new Map([...stats.values()].map((entry) => [entry.id, entry]));
+  for (const entry of byId.values()) {
+    if (entry.type === "transport" && entry.selectedCandidatePairId) {
+      const pair = byId.get(entry.selectedCandidatePairId);
+      return { local: byId.get(pair.localCandidateId).candidateType, remote: byId.get(pair.remoteCandidateId).candidateType };
+    }
+  }
+  return {};
+}"""
+
+
+async def _connect(robot: RemoteHost, viewer: RemoteHost, serversFor: Any, wait: float) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The robot (aiortc) in ``robot`` answers Chromium's offer, made in ``viewer``; the
+    descriptions pass through this host, as a signalling server there would pass them.
+    What the robot says, and the pair the browser selected."""
+    argv = robot.command([sys.executable, "-m", "tests.webrtc.turnpeer", json.dumps(serversFor(robot)), str(wait)])
+    peer = await asyncio.to_thread(subprocess.Popen, argv, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert peer.stdin is not None and peer.stdout is not None
+    readLine = lambda: asyncio.wait_for(asyncio.to_thread(peer.stdout.readline), wait + 15)  # type: ignore[union-attr]  # noqa: E731
     try:
-        async def relay(source: subprocess.Popen[str], target: subprocess.Popen[str]) -> None:
-            assert source.stdout is not None and target.stdin is not None
-            target.stdin.write(await asyncio.wait_for(asyncio.to_thread(source.stdout.readline), 20))
-            target.stdin.flush()
-
-        await relay(offerer, answerer)
-        await relay(answerer, offerer)
-        results = []
-        for peer in peers:
-            assert peer.stdout is not None
-            results.append(json.loads(await asyncio.wait_for(asyncio.to_thread(peer.stdout.readline), 45)))
-        return results
+        async with chromiumPage(namespace=viewer.name) as page:
+            await page.add_script_tag(content=getRTCBotJS())
+            offer = await page.evaluate(OFFER, serversFor(viewer))
+            peer.stdin.write(json.dumps(offer) + "\n")
+            peer.stdin.flush()
+            await page.evaluate("(answer) => conn.setRemoteDescription(answer)", json.loads(await readLine()))
+            robotSays = json.loads(await readLine())
+            browserPair = await page.evaluate(SELECTED_PAIR) if robotSays["connected"] else {}
+        return robotSays, browserPair
     finally:
-        for peer in peers:
-            assert peer.stdin is not None and peer.stdout is not None
-            peer.stdin.close()
-            await asyncio.to_thread(peer.wait, 20)
-            peer.stdout.close()
+        peer.stdin.close()
+        await asyncio.to_thread(peer.wait, 20)
+        peer.stdout.close()
 
 
-async def test_peers_with_no_route_between_them_connect_through_turn_and_not_without() -> None:
+async def test_a_robot_and_a_browser_with_no_route_between_them_connect_through_turn_and_not_without() -> None:
     async with remoteHost(1) as robot, remoteHost(2) as viewer, turnServer(robot, viewer) as port:
         unreachable = await asyncio.to_thread(
             subprocess.run, robot.command(["ping", "-c", "1", "-W", "1", viewer.remoteAddress]), capture_output=True
@@ -97,8 +114,13 @@ async def test_peers_with_no_route_between_them_connect_through_turn_and_not_wit
         withTurn = lambda host: [  # noqa: E731  each host reaches the TURN server at its own end of the link
             {"urls": f"turn:{host.localAddress}:{port}?transport=udp", "username": USER, "credential": PASSWORD}
         ]
-        through = await _connect(robot, viewer, withTurn)
-        without = await _connect(robot, viewer, lambda host: [])
-    assert all(result["connected"] for result in through), through
-    assert all("relay" in (result["local"], result["remote"]) for result in through), through
-    assert not any(result["connected"] for result in without), without
+        started = time.monotonic()
+        robotThrough, browserThrough = await _connect(robot, viewer, withTurn, 20)
+        took = time.monotonic() - started
+        # Without TURN nothing can connect: given several times what it took through TURN.
+        robotWithout, _ = await _connect(robot, viewer, lambda host: [], max(8.0, 3 * took))
+    assert robotThrough["connected"] and robotThrough["heard"] == "browser got: robot here", robotThrough
+    assert "relay" in (robotThrough["local"], robotThrough["remote"]), robotThrough
+    assert "relay" in (browserThrough["local"], browserThrough["remote"]), browserThrough
+    assert not robotWithout["connected"], robotWithout
+    print(f"through TURN in {took:.1f} s: robot {robotThrough}, browser {browserThrough}; without: {robotWithout}")

@@ -1,9 +1,10 @@
-"""One peer of the TURN test, run in its own network namespace: ``offer`` or ``answer`` with
-the ICE servers given as JSON. Descriptions go as JSON lines on stdin/stdout; then it says,
-as one JSON line, whether the connection opened and through which candidates (the ICE pair
-aioice nominated), and exits when stdin closes.
+"""The robot's side of the TURN test, run in its own network namespace with the ICE servers
+given as JSON: it reads the browser's offer as a JSON line on stdin and writes its answer
+as one on stdout; then it says, as one JSON line, whether the connection opened within
+``wait`` seconds, through which candidates (the ICE pair aioice nominated) and what the
+browser answered to its greeting, and exits when stdin closes.
 
-    python -m tests.webrtc.turnpeer offer|answer ICE_SERVERS_JSON
+    python -m tests.webrtc.turnpeer ICE_SERVERS_JSON WAIT
 """
 
 from __future__ import annotations
@@ -25,18 +26,16 @@ def _selectedPair(connection: RTCConnection) -> dict[str, Any]:
     return {} if pair is None else {"local": pair.local_candidate.type, "remote": pair.remote_candidate.type}
 
 
-async def main(role: str, iceServers: list[dict[str, Any]]) -> None:
+async def main(iceServers: list[dict[str, Any]], wait: float) -> None:
     loop = asyncio.get_running_loop()
-    readLine = lambda: loop.run_in_executor(None, sys.stdin.readline)  # noqa: E731
     connection = RTCConnection(iceServers=iceServers)
-    if role == "offer":
-        print(json.dumps(await connection.getLocalDescription()), flush=True)
-        await connection.setRemoteDescription(json.loads(await readLine()))
-    else:
-        print(json.dumps(await connection.getLocalDescription(json.loads(await readLine()))), flush=True)
+    offer = json.loads(await loop.run_in_executor(None, sys.stdin.readline))
+    print(json.dumps(await connection.getLocalDescription(offer)), flush=True)
     try:
-        await asyncio.wait_for(connection.onReady(), 30)
-        result = {"connected": True, **_selectedPair(connection)}
+        await asyncio.wait_for(connection.onReady(), wait)
+        connection.put_nowait("robot here")
+        heard = await asyncio.wait_for(connection.get(), 10)
+        result = {"connected": True, "heard": heard, **_selectedPair(connection)}
     except (asyncio.TimeoutError, Exception) as error:
         result = {"connected": False, "error": type(error).__name__}
     print(json.dumps(result), flush=True)
@@ -45,4 +44,4 @@ async def main(role: str, iceServers: list[dict[str, Any]]) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], json.loads(sys.argv[2])))
+    asyncio.run(main(json.loads(sys.argv[1]), float(sys.argv[2])))
