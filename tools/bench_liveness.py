@@ -1,9 +1,11 @@
 """How fast a vanished peer is noticed: an RTCConnection here, its peer in another process
 (sending the synthetic camera, as a robot does), made to vanish ``--tries`` times each way:
 SIGKILL (the process is gone), SIGSTOP (it hangs), and, as root, its link cut (the peer in a
-network namespace, its veth set down). Prints p50 and max of the time from the vanishing to
-``onClose``, and the heartbeat's bytes per second; WebRTC's own checks (aioice's consent, 30 s)
-are the baseline, measured once with heartbeats off (``--baseline``).
+network namespace, its veth set down). With Chromium (rtcbot_tools.chromium), rtcbot.js
+in a page too: its tab closed (Python notices), and the robot it talks to killed (the page
+notices). Prints p50 and max of the time from the vanishing to ``onClose``, and the
+heartbeat's rate; WebRTC's own checks (aioice's consent, 30 s) are the baseline, measured
+once with heartbeats off (``--baseline``).
 
     python -m rtcbot_tools.bench_liveness [--tries 20] [--baseline]
 """
@@ -24,6 +26,9 @@ from typing import Any
 
 from rtcbot import SyntheticCamera
 from rtcbot.webrtc import RTCConnection
+from rtcbot.webrtc.signalling import getRTCBotJS
+
+from . import chromium
 
 NAMESPACE = "rtcbot-bench-liveness"
 HERE, THERE, VETH = "10.232.0.1", "10.232.0.2", "rtbbench"
@@ -33,9 +38,9 @@ NO_HEARTBEATS = {"heartbeatInterval": 3600.0, "deadAfter": 7200.0}
 
 async def peer(options: dict[str, Any]) -> None:
     """The far end: answers the offer on stdin with a camera, then waits to be made to vanish."""
+    camera = SyntheticCamera(320, 240, fps=30)  # first: forked before any helper thread runs
     loop = asyncio.get_running_loop()
     offer = json.loads(await loop.run_in_executor(None, sys.stdin.readline))
-    camera = SyntheticCamera(320, 240, fps=30)
     connection = RTCConnection(**options)
     connection.video.putSubscription(camera)
     print(json.dumps(await connection.getLocalDescription(offer)), flush=True)
@@ -105,6 +110,90 @@ async def vanishOnce(how: str, options: dict[str, Any], limit: float) -> tuple[f
         far.stdout.close()
 
 
+#: The page's side: rtcbot.js offering to receive video; notes when onClose came (epoch ms).
+PAGE_OFFER = """async () => {
+  window.closedAt = null;
+  window.conn = new rtcbot.RTCConnection();
+  conn.video.subscribe(() => {});
+  conn.onClose(() => { window.closedAt = Date.now(); });
+  return await conn.getLocalDescription();
+}"""
+
+
+async def _pageOffer(page: Any) -> dict[str, Any]:
+    await page.add_script_tag(content=getRTCBotJS())
+    offer: dict[str, Any] = await page.evaluate(PAGE_OFFER)
+    return offer
+
+
+async def tabClosedOnce(context: Any, camera: SyntheticCamera, limit: float) -> float:
+    """A page receiving the camera here has its tab closed: seconds until onClose here."""
+    page = await context.new_page()
+    connection = RTCConnection()
+    connection.video.putSubscription(camera)
+    try:
+        answer = await connection.getLocalDescription(await _pageOffer(page))
+        await page.evaluate("(answer) => conn.setRemoteDescription(answer)", answer)
+        await asyncio.wait_for(connection.onReady(), 20)
+        await asyncio.sleep(2)  # video flowing, heartbeats steady
+        await page.close()
+        vanished = time.monotonic()
+        await asyncio.wait_for(connection.onClose(), limit)
+        return time.monotonic() - vanished
+    finally:
+        await connection.close()
+        if not page.is_closed():
+            await page.close()
+
+
+async def robotKilledOnce(context: Any, limit: float) -> float:
+    """A page receiving a camera from a robot in another process; the robot is SIGKILLed:
+    seconds until the page's onClose."""
+    page = await context.new_page()
+    far = await asyncio.to_thread(
+        subprocess.Popen, [sys.executable, "-m", "rtcbot_tools.bench_liveness", "--peer", "{}"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    assert far.stdin is not None and far.stdout is not None
+    try:
+        far.stdin.write(json.dumps(await _pageOffer(page)) + "\n")
+        far.stdin.flush()
+        answer = json.loads(await asyncio.to_thread(far.stdout.readline))
+        await page.evaluate("(answer) => conn.setRemoteDescription(answer)", answer)
+        await page.evaluate("() => conn.onReady()")
+        await asyncio.sleep(2)
+        vanished = time.time()
+        os.kill(far.pid, signal.SIGKILL)
+        await page.wait_for_function("window.closedAt !== null", timeout=limit * 1000)
+        closedAt: float = await page.evaluate("window.closedAt")
+        return closedAt / 1000 - vanished
+    finally:
+        await page.close()
+        if far.poll() is None:
+            os.kill(far.pid, signal.SIGKILL)
+        await asyncio.to_thread(far.wait, 10)
+        far.stdin.close()
+        far.stdout.close()
+
+
+async def browserVanishings(tries: int, limit: float) -> dict[str, list[float]]:
+    """``tries`` of each way a browser's link vanishes (none without Chromium)."""
+    times: dict[str, list[float]] = {"tab closed": [], "robot killed (page notices)": []}
+    camera = SyntheticCamera(320, 240, fps=30, startMethod="forkserver")  # helper threads run by now
+    try:
+        async with chromium.chromiumPage() as first:
+            for _ in range(tries):
+                times["tab closed"].append(await tabClosedOnce(first.context, camera, limit))
+                times["robot killed (page notices)"].append(await robotKilledOnce(first.context, limit))
+    except chromium.BrowserUnavailable as error:
+        print(f"no browser kinds: {error}", flush=True)
+        return {}
+    finally:
+        camera.close()
+        await camera
+    return times
+
+
 async def soak(seconds: float, busyCores: int) -> dict[str, Any]:
     """A peer sending video for ``seconds`` while ``busyCores`` processes spin: how many
     false alarms (degraded, gone) and the longest silence between heartbeats."""
@@ -168,6 +257,9 @@ async def bench(tries: int, baseline: bool) -> dict[str, Any]:
             results[how] = {"p50": statistics.median(times), "max": max(times), "heartbeatsPerSecond": statistics.median(rates)}
             print(f"{how:10} p50 {results[how]['p50']:.3f} s  max {results[how]['max']:.3f} s  over {tries} "
                   f"({results[how]['heartbeatsPerSecond']:.1f} one-byte heartbeats/s)", flush=True)  # fmt: skip
+        for how, times in (await browserVanishings(tries, 10)).items():
+            results[how] = {"p50": statistics.median(times), "max": max(times)}
+            print(f"{how:10} p50 {results[how]['p50']:.3f} s  max {results[how]['max']:.3f} s  over {tries}", flush=True)
         if baseline:
             noticed, _ = await vanishOnce("killed", NO_HEARTBEATS, 60)
             results["WebRTC alone (killed)"] = {"p50": noticed, "max": noticed}

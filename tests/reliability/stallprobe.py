@@ -19,7 +19,7 @@ from rtcbot import Frame, MostRecentSubscription, SyntheticCamera
 
 FPS = 200
 PHASE_S = 0.5
-ROUNDS = 48
+ROUNDS = 24
 
 
 def _p99sUs(latencies: dict[bool, list[list[int]]]) -> dict[bool, float]:

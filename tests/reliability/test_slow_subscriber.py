@@ -47,7 +47,7 @@ def _problems(measured: dict[str, Any]) -> list[str]:
 
 @pytest.mark.timeout(300)
 def test_a_stalled_subscriber_changes_neither_the_others_latency_nor_the_producer_rate() -> None:
-    # A shared two-core machine sometimes colours a whole 48-round measurement (a CI run of
+    # A shared two-core machine sometimes colours a whole measurement (a CI run of
     # several interpreters saw 3.0 ms against 3.7 ms once): a second measurement must then
     # keep the promise. A real cost of the staller shows in both.
     first = _probe()
