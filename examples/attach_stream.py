@@ -15,7 +15,10 @@ import rtcbot
 
 def report(name: str, count: int, frame: rtcbot.Frame, missed: int) -> None:
     age = (time.monotonic_ns() - frame.timestamp) / 1e6
-    print(f"{name}: {count} frames, last #{frame.sequence} {frame.shape} captured {age:.1f} ms ago, missed {missed}", flush=True)
+    print(
+        f"{name}: {count} frames, last #{frame.sequence} {frame.shape} captured {age:.1f} ms ago, missed {missed}",
+        flush=True,
+    )
 
 
 async def attached(name: str, frames: int) -> None:

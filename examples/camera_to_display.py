@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 
 from rtcbot import CVCamera, CVDisplay, SyntheticCamera
@@ -39,7 +40,5 @@ if __name__ == "__main__":
     parser.add_argument("source", nargs="?", help="camera index, video file or URL")
     parser.add_argument("--seconds", type=float, help="stop after this long (default: run until Ctrl-C)")
     arguments = parser.parse_args()
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main(arguments.source, arguments.seconds))
-    except KeyboardInterrupt:
-        pass

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 
 from rtcbot import Microphone, Speaker, SyntheticMicrophone
 
@@ -35,7 +36,5 @@ if __name__ == "__main__":
     parser.add_argument("--synthetic", action="store_true", help="a synthetic chirp instead of a microphone")
     parser.add_argument("--seconds", type=float, help="stop after this long (default: run until Ctrl-C)")
     arguments = parser.parse_args()
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main(arguments.synthetic, arguments.seconds))
-    except KeyboardInterrupt:
-        pass

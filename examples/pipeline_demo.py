@@ -73,15 +73,20 @@ async def main(seconds: float, fps: float, width: int, height: int) -> None:
     await camera
 
     transport = camera.statistics().fromChild
-    print(f"camera: {transport.frames} frames of {width}x{height} in {seconds:.1f} s "
-          f"({transport.frames / seconds:.1f} fps, requested {fps:g}), "
-          f"dropped {transport.dropped['slotsFull']}, peak slots in use {transport.peakSlotsInUse}")
-    print(f"fast subscriber: {len(latencies)} frames, capture->callback latency "
-          f"p50 {statistics.median(latencies):.3f} ms, max {max(latencies):.3f} ms")
-    print(f"slow subscriber (0.25 s per frame): {len(slowSequences)} frames, "
-          f"always the newest: sequences {slowSequences[:6]}...")
-    print(f"brightness meter: {len(readings)} readings, last {readings[-1][1]:.1f} "
-          f"for frame {readings[-1][0]}")
+    print(
+        f"camera: {transport.frames} frames of {width}x{height} in {seconds:.1f} s "
+        f"({transport.frames / seconds:.1f} fps, requested {fps:g}), "
+        f"dropped {transport.dropped['slotsFull']}, peak slots in use {transport.peakSlotsInUse}"
+    )
+    print(
+        f"fast subscriber: {len(latencies)} frames, capture->callback latency "
+        f"p50 {statistics.median(latencies):.3f} ms, max {max(latencies):.3f} ms"
+    )
+    print(
+        f"slow subscriber (0.25 s per frame): {len(slowSequences)} frames, "
+        f"always the newest: sequences {slowSequences[:6]}..."
+    )
+    print(f"brightness meter: {len(readings)} readings, last {readings[-1][1]:.1f} for frame {readings[-1][0]}")
 
 
 def parseSize(text: str) -> tuple[int, int]:

@@ -28,9 +28,9 @@ from .base import (
     ThreadedSubscriptionProducer,
 )
 from .devices import (
+    GPS,
     CVCamera,
     CVDisplay,
-    GPS,
     Microphone,
     PiCamera2,
     Speaker,
@@ -53,7 +53,11 @@ from .watchdog import Watchdog
 __version__ = "0.3.0.dev0"
 
 #: Names served by an optional part of the package, imported on first use.
-_LAZY = {"RTCConnection": "rtcbot.webrtc", "Websocket": "rtcbot.webrtc", "getRTCBotJS": "rtcbot.webrtc.signalling"}  # not in __all__: "import *" must not need the extra
+_LAZY = {
+    "RTCConnection": "rtcbot.webrtc",
+    "Websocket": "rtcbot.webrtc",
+    "getRTCBotJS": "rtcbot.webrtc.signalling",
+}  # not in __all__: "import *" must not need the extra
 
 
 def __getattr__(name: str) -> Any:
@@ -64,9 +68,7 @@ def __getattr__(name: str) -> Any:
     try:
         value = getattr(importlib.import_module(module), name)
     except ImportError as error:
-        raise ImportError(
-            f"rtcbot.{name} needs the WebRTC extra: pip install 'rtcbot[webrtc]' ({error})"
-        ) from error
+        raise ImportError(f"rtcbot.{name} needs the WebRTC extra: pip install 'rtcbot[webrtc]' ({error})") from error
     globals()[name] = value
     return value
 

@@ -25,7 +25,9 @@ def _struct(role: str, format: str) -> struct.Struct:
         ) from None
 
 
-def _keys(role: str, keys: Sequence[str] | None, layout: struct.Struct | None, formatRole: str) -> tuple[str, ...] | None:
+def _keys(
+    role: str, keys: Sequence[str] | None, layout: struct.Struct | None, formatRole: str
+) -> tuple[str, ...] | None:
     if keys is None:
         return None
     if layout is None:
@@ -35,7 +37,9 @@ def _keys(role: str, keys: Sequence[str] | None, layout: struct.Struct | None, f
     names = tuple(keys)
     count = len(layout.unpack(bytes(layout.size)))
     if len(names) != count:
-        raise ValueError(f"{role} has {len(names)} names {list(names)}, but {formatRole}={layout.format!r} packs {count} values")
+        raise ValueError(
+            f"{role} has {len(names)} names {list(names)}, but {formatRole}={layout.format!r} packs {count} values"
+        )
     return names
 
 
@@ -50,7 +54,9 @@ def startMarker(startByte: int | bytes | Sequence[int] | None) -> bytes | None:
     try:
         marker = bytes(startByte)
     except (TypeError, ValueError) as error:
-        raise TypeError(f"startByte must be an int, bytes or a list of ints 0-255, got {startByte!r} ({error})") from None
+        raise TypeError(
+            f"startByte must be an int, bytes or a list of ints 0-255, got {startByte!r} ({error})"
+        ) from None
     if not marker:
         raise ValueError("startByte must not be empty; pass None to read from the first byte")
     return marker
@@ -119,7 +125,7 @@ class SerialDecoder:
         complete = len(self._buffer) // layout.size
         messages: list[Any] = []
         for values in layout.iter_unpack(bytes(self._buffer[: complete * layout.size])):
-            messages.append(dict(zip(self._keys, values)) if self._keys is not None else values)
+            messages.append(dict(zip(self._keys, values, strict=False)) if self._keys is not None else values)
         del self._buffer[: complete * layout.size]
         return messages
 
@@ -171,6 +177,4 @@ class SerialEncoder:
         try:
             return self._layout.pack(*values)
         except struct.error as error:
-            raise ValueError(
-                f"{message!r} does not fit writeFormat={self._layout.format!r}: {error}"
-            ) from None
+            raise ValueError(f"{message!r} does not fit writeFormat={self._layout.format!r}: {error}") from None

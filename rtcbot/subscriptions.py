@@ -7,6 +7,7 @@ None of them is thread-safe: use them from the event loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import numbers
@@ -192,8 +193,7 @@ class CallbackSubscription(Generic[T]):
         loop = self._loop if self._loop is not None else running
         if loop is None:
             raise RuntimeError(
-                "CallbackSubscription.put_nowait() outside a running event loop: pass loop= "
-                "or runDirect=True"
+                "CallbackSubscription.put_nowait() outside a running event loop: pass loop= or runDirect=True"
             )
         if loop is running:
             loop.call_soon(self._run, item)
@@ -218,8 +218,7 @@ class DelayedSubscription:
     def __init__(self, SubscriptionWriter: Any, subscription: Any = None) -> None:
         if not callable(getattr(SubscriptionWriter, "subscribe", None)):
             raise TypeError(
-                f"DelayedSubscription needs a producer (an object with subscribe()), got "
-                f"{SubscriptionWriter!r}"
+                f"DelayedSubscription needs a producer (an object with subscribe()), got {SubscriptionWriter!r}"
             )
         self.SubscriptionWriter = SubscriptionWriter
         self._requested = subscription
@@ -237,10 +236,8 @@ class DelayedSubscription:
         """Stops the subscription if one was made; does nothing otherwise."""
         subscription, self.subscription = self.subscription, None
         if subscription is not None:
-            try:
+            with contextlib.suppress(KeyError):
                 self.SubscriptionWriter.unsubscribe(subscription)
-            except KeyError:
-                pass
 
 
 class RebatchSubscription:
@@ -276,14 +273,9 @@ class RebatchSubscription:
     def _add(self, data: Any) -> None:
         array = data if isinstance(data, np.ndarray) else np.asarray(data)
         if array.dtype.kind not in "biufc" or array.ndim == 0:
-            raise TypeError(
-                f"RebatchSubscription needs numeric arrays of at least one dimension, got {data!r}"
-            )
+            raise TypeError(f"RebatchSubscription needs numeric arrays of at least one dimension, got {data!r}")
         if not -array.ndim <= self._axis < array.ndim:
-            raise ValueError(
-                f"RebatchSubscription axis {self._axis} does not exist in an array of shape "
-                f"{array.shape}"
-            )
+            raise ValueError(f"RebatchSubscription axis {self._axis} does not exist in an array of shape {array.shape}")
         axis = self._axis % array.ndim
         if self._pieces:
             expected = _shapeWithout(self._pieces[0].shape, axis)

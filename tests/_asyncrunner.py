@@ -99,9 +99,7 @@ class _RunQueueWaits:
         os.close(self._schedstat)
 
 
-def _blockedFor(
-    loggedAt: float, record: logging.LogRecord, pauses: _GcPauses, waited: float
-) -> float:
+def _blockedFor(loggedAt: float, record: logging.LogRecord, pauses: _GcPauses, waited: float) -> float:
     """How long a slow callback held the loop by its own doing (0 for other records, and
     for the test tooling's own steps); ``waited`` is its thread's time in the run queue."""
     if not record.msg.startswith("Executing") or not isinstance(record.args, tuple):
@@ -137,9 +135,7 @@ def runAsyncTest(
         asyncioLogger.removeHandler(collector)
         gc.callbacks.remove(pauses)
     blocked = [
-        r.getMessage()
-        for at, r, waited in collector.records
-        if _blockedFor(at, r, pauses, waited) > SLOW_CALLBACK
+        r.getMessage() for at, r, waited in collector.records if _blockedFor(at, r, pauses, waited) > SLOW_CALLBACK
     ]
     if blocked:
         raise LoopBlocked("the event loop was blocked:\n" + "\n".join(blocked))

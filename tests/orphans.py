@@ -3,6 +3,7 @@ of orphans (so they can be reaped, leaving nothing behind) and wait for a pid to
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import select
@@ -39,8 +40,6 @@ def adoptingOrphans(orphans: list[int]) -> Iterator[None]:
         for pid in orphans:
             if not exitsWithin(pid, 5.0):
                 os.kill(pid, signal.SIGKILL)
-            try:
+            with contextlib.suppress(ChildProcessError):  # never became ours (it was reaped by its own parent)
                 os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass  # never became ours (it was reaped by its own parent)
         libc.prctl(PR_SET_CHILD_SUBREAPER, 0)

@@ -72,19 +72,38 @@ class AudioRig:
         childEnvironment = {**os.environ, **environment}
         with open(directory / "pulseaudio.log", "wb") as log:
             server = subprocess.Popen(
-                ["pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "--disallow-exit", "-n",
-                 "-L", "module-native-protocol-unix auth-anonymous=1 auth-cookie-enabled=0",
-                 "-L", f"module-null-sink sink_name=loop rate={SAMPLERATE} sink_properties=device.description=Loopback",
-                 "-L", "module-always-sink"],
-                env=childEnvironment, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-            )  # fmt: skip
+                [
+                    "pulseaudio",
+                    "--daemonize=no",
+                    "--exit-idle-time=-1",
+                    "--disallow-exit",
+                    "-n",
+                    "-L",
+                    "module-native-protocol-unix auth-anonymous=1 auth-cookie-enabled=0",
+                    "-L",
+                    f"module-null-sink sink_name=loop rate={SAMPLERATE} sink_properties=device.description=Loopback",
+                    "-L",
+                    "module-always-sink",
+                ],
+                env=childEnvironment,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+            )
         keeper = None
         try:
-            _waitFor(lambda: _accepts(runtime / "pulse" / "native") or server.poll() is not None, 10, "pulseaudio start")
+            _waitFor(
+                lambda: _accepts(runtime / "pulse" / "native") or server.poll() is not None, 10, "pulseaudio start"
+            )
             if server.poll() is not None:
                 raise RuntimeError(f"pulseaudio exited: {(directory / 'pulseaudio.log').read_text()[-2000:]}")
-            keeper = subprocess.Popen(_recorder(), env=childEnvironment, stdin=subprocess.DEVNULL,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+            keeper = subprocess.Popen(
+                _recorder(),
+                env=childEnvironment,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             _waitFor(lambda: _monitorDelivers(childEnvironment), 10, "low-latency capture from the null sink")
         except BaseException:
             if keeper is not None:
@@ -99,8 +118,19 @@ class AudioRig:
 
 
 def _recorder() -> list[str]:
-    return ["parec", "--raw", "--latency-msec=10", "-d", "loop.monitor", "--rate", "8000",
-            "--channels", "1", "--format", "s16le"]  # fmt: skip
+    return [
+        "parec",
+        "--raw",
+        "--latency-msec=10",
+        "-d",
+        "loop.monitor",
+        "--rate",
+        "8000",
+        "--channels",
+        "1",
+        "--format",
+        "s16le",
+    ]
 
 
 def _accepts(path: Path) -> bool:
@@ -114,8 +144,9 @@ def _accepts(path: Path) -> bool:
 
 def _monitorDelivers(environment: dict[str, str]) -> bool:
     """True if a fresh recorder of the monitor gets data within 0.3 s."""
-    probe = subprocess.Popen(_recorder(), env=environment, stdin=subprocess.DEVNULL,
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)  # fmt: skip
+    probe = subprocess.Popen(
+        _recorder(), env=environment, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
     try:
         assert probe.stdout is not None
         return bool(select.select([probe.stdout], [], [], 0.3)[0]) and bool(os.read(probe.stdout.fileno(), 64))
@@ -138,10 +169,22 @@ class XDisplay:
         readEnd, writeEnd = os.pipe()
         try:
             server = subprocess.Popen(
-                ["Xvfb", "-displayfd", str(writeEnd), "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp",
-                 "-noreset"],
-                pass_fds=(writeEnd,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )  # fmt: skip
+                [
+                    "Xvfb",
+                    "-displayfd",
+                    str(writeEnd),
+                    "-screen",
+                    "0",
+                    f"{width}x{height}x24",
+                    "-nolisten",
+                    "tcp",
+                    "-noreset",
+                ],
+                pass_fds=(writeEnd,),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         finally:
             os.close(writeEnd)
         with os.fdopen(readEnd, "rb") as numbers:

@@ -15,8 +15,10 @@ DOCS = Path(__file__).parents[1] / "docs"
 def test_the_docs_build_without_a_single_warning(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", str(DOCS), str(tmp_path)],
-        capture_output=True, text=True, timeout=170,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=170,
+    )
     assert result.returncode == 0, result.stderr
     api = (tmp_path / "api.html").read_text()
     for name in ("ProcessSubscriptionProducer", "MostRecentSubscription", "CVCamera", "Speaker", "Frame"):

@@ -15,7 +15,9 @@ from .rigs import AudioRig, XDisplay
 EXAMPLES = Path(__file__).parents[1] / "examples"
 
 
-def _run(*arguments: str, program: str = sys.executable, environment: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _run(
+    *arguments: str, program: str = sys.executable, environment: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         [program, *arguments], capture_output=True, text=True, timeout=90, cwd=EXAMPLES.parent, env=environment
     )
@@ -34,8 +36,10 @@ def test_camera_to_display_reports_a_missing_display(monkeypatch: pytest.MonkeyP
     monkeypatch.delenv("DISPLAY", raising=False)
     result = subprocess.run(
         [sys.executable, str(EXAMPLES / "camera_to_display.py"), "--seconds", "5"],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 1 and "DISPLAY is not set" in result.stderr, result.stderr
 
 

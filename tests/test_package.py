@@ -53,9 +53,7 @@ API_PATHS = {
 }
 
 
-@pytest.mark.parametrize(
-    "module, name", [(module, name) for module, names in API_PATHS.items() for name in names]
-)
+@pytest.mark.parametrize("module, name", [(module, name) for module, names in API_PATHS.items() for name in names])
 def test_every_documented_name_is_at_its_documented_path_and_re_exported(module: object, name: str) -> None:
     obj = getattr(module, name)
     if module is not rtcbot.base.events:
@@ -77,9 +75,7 @@ def test_SubscriptionClosed_pickles_under_its_documented_module() -> None:
 
 def _runFresh(code: str) -> None:
     """Runs ``code`` in a fresh interpreter with warnings as errors; it must exit 0."""
-    result = subprocess.run(
-        [sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, timeout=60
-    )
+    result = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -1023,10 +1023,7 @@ def test_rebatch_property_chunks_concatenate_to_the_truncated_input(
         sub = RebatchSubscription(samples=samples, axis=axis)
         for piece in pieces:
             sub.put_nowait(piece)
-        if pieces:
-            joined = np.concatenate(pieces, axis=axis)
-        else:
-            joined = np.zeros((0,), dtype=np.int64)
+        joined = np.concatenate(pieces, axis=axis) if pieces else np.zeros((0,), dtype=np.int64)
         realAxis = axis % joined.ndim if pieces else 0
         total = joined.shape[realAxis] if pieces else 0
         complete = total // samples
@@ -1034,10 +1031,7 @@ def test_rebatch_property_chunks_concatenate_to_the_truncated_input(
         for chunk in chunks:
             assert chunk.ndim == joined.ndim
             assert chunk.shape[realAxis] == samples
-        if chunks:
-            got = np.concatenate(chunks, axis=axis)
-        else:
-            got = np.take(joined, np.arange(0), axis=realAxis)
+        got = np.concatenate(chunks, axis=axis) if chunks else np.take(joined, np.arange(0), axis=realAxis)
         expected = np.take(joined, np.arange(complete * samples), axis=realAxis)
         assert got.shape == expected.shape
         np.testing.assert_array_equal(got, expected)

@@ -10,11 +10,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CHECKS = ROOT / "tests" / "typing" / "check_generics.py"
 
-WRONG = '''
+WRONG = """
 from typing import assert_type
 from rtcbot import MostRecentSubscription, SyntheticCamera
 assert_type(SyntheticCamera().subscribe(), MostRecentSubscription[int])
-'''
+"""
 
 
 def test_mypy_infers_the_item_types_and_rejects_a_wrong_one(tmp_path: Path) -> None:

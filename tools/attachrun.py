@@ -35,10 +35,18 @@ async def _attachedProfiler(scenario: Scenario, source: BaseSubscriptionProducer
         with tempfile.TemporaryDirectory() as folder:
             out = Path(folder) / "attached.json"
             process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "rtcbot_tools.latency", "--attach", scenario.stream,
-                "--seconds", str(scenario.seconds), "--json", str(out),
-                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-            )  # fmt: skip
+                sys.executable,
+                "-m",
+                "rtcbot_tools.latency",
+                "--attach",
+                scenario.stream,
+                "--seconds",
+                str(scenario.seconds),
+                "--json",
+                str(out),
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+            )
             _, err = await process.communicate()
             if process.returncode:
                 lines = err.decode(errors="replace").strip().splitlines()

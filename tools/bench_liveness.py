@@ -151,9 +151,13 @@ async def robotKilledOnce(context: Any, limit: float) -> float:
     seconds until the page's onClose."""
     page = await context.new_page()
     far = await asyncio.to_thread(
-        subprocess.Popen, [sys.executable, "-m", "rtcbot_tools.bench_liveness", "--peer", "{}"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True,
-    )  # fmt: skip
+        subprocess.Popen,
+        [sys.executable, "-m", "rtcbot_tools.bench_liveness", "--peer", "{}"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     assert far.stdin is not None and far.stdout is not None
     try:
         far.stdin.write(json.dumps(await _pageOffer(page)) + "\n")
@@ -198,13 +202,22 @@ async def soak(seconds: float, busyCores: int) -> dict[str, Any]:
     """A peer sending video for ``seconds`` while ``busyCores`` processes spin: how many
     false alarms (degraded, gone) and the longest silence between heartbeats."""
     spinners = [
-        subprocess.Popen([sys.executable, "-c", f"import time\nend = time.monotonic() + {seconds + 30}\nwhile time.monotonic() < end: pass"])
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                f"import time\nend = time.monotonic() + {seconds + 30}\nwhile time.monotonic() < end: pass",
+            ]
+        )
         for _ in range(busyCores)
     ]
     far = await asyncio.to_thread(
-        subprocess.Popen, [sys.executable, "-m", "rtcbot_tools.bench_liveness", "--peer", "{}"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        subprocess.Popen,
+        [sys.executable, "-m", "rtcbot_tools.bench_liveness", "--peer", "{}"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert far.stdin is not None and far.stdout is not None
     connection = RTCConnection()
     frames = connection.video.subscribe()
@@ -220,15 +233,22 @@ async def soak(seconds: float, busyCores: int) -> dict[str, Any]:
             try:
                 await asyncio.wait_for(frames.get(), 1)
                 received += 1
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         result = {
-            "seconds": seconds, "busyCores": busyCores, "framesReceived": received, "degraded": len(degraded),
-            "gone": connection.closed, "longestSilence": connection.livenessStatistics().longestSilence,
+            "seconds": seconds,
+            "busyCores": busyCores,
+            "framesReceived": received,
+            "degraded": len(degraded),
+            "gone": connection.closed,
+            "longestSilence": connection.livenessStatistics().longestSilence,
             "stalls": connection.livenessStatistics().stalls,
-        }  # fmt: skip
-        print(f"soak {seconds:.0f} s, {busyCores} busy cores: {received} frames, {len(degraded)} degraded, "
-              f"gone: {connection.closed}, longest silence {result['longestSilence']:.3f} s", flush=True)  # fmt: skip
+        }
+        print(
+            f"soak {seconds:.0f} s, {busyCores} busy cores: {received} frames, {len(degraded)} degraded, "
+            f"gone: {connection.closed}, longest silence {result['longestSilence']:.3f} s",
+            flush=True,
+        )
         return result
     finally:
         await connection.close()
@@ -254,12 +274,21 @@ async def bench(tries: int, baseline: bool) -> dict[str, Any]:
                 noticed, rate = await vanishOnce(how, {}, 10)
                 times.append(noticed)
                 rates.append(rate)
-            results[how] = {"p50": statistics.median(times), "max": max(times), "heartbeatsPerSecond": statistics.median(rates)}
-            print(f"{how:10} p50 {results[how]['p50']:.3f} s  max {results[how]['max']:.3f} s  over {tries} "
-                  f"({results[how]['heartbeatsPerSecond']:.1f} one-byte heartbeats/s)", flush=True)  # fmt: skip
+            results[how] = {
+                "p50": statistics.median(times),
+                "max": max(times),
+                "heartbeatsPerSecond": statistics.median(rates),
+            }
+            print(
+                f"{how:10} p50 {results[how]['p50']:.3f} s  max {results[how]['max']:.3f} s  over {tries} "
+                f"({results[how]['heartbeatsPerSecond']:.1f} one-byte heartbeats/s)",
+                flush=True,
+            )
         for how, times in (await browserVanishings(tries, 10)).items():
             results[how] = {"p50": statistics.median(times), "max": max(times)}
-            print(f"{how:10} p50 {results[how]['p50']:.3f} s  max {results[how]['max']:.3f} s  over {tries}", flush=True)
+            print(
+                f"{how:10} p50 {results[how]['p50']:.3f} s  max {results[how]['max']:.3f} s  over {tries}", flush=True
+            )
         if baseline:
             noticed, _ = await vanishOnce("killed", NO_HEARTBEATS, 60)
             results["WebRTC alone (killed)"] = {"p50": noticed, "max": noticed}
@@ -275,7 +304,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tries", type=int, default=20)
     parser.add_argument("--baseline", action="store_true")
-    parser.add_argument("--soak", type=float, metavar="SECONDS", help="instead: count false alarms over SECONDS of video")
+    parser.add_argument(
+        "--soak", type=float, metavar="SECONDS", help="instead: count false alarms over SECONDS of video"
+    )
     parser.add_argument("--busy-cores", type=int, default=2)
     parser.add_argument("--peer", help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)

@@ -86,7 +86,17 @@ async def runCell(transport: str, size: str, rate: str, receivers: int, seconds:
     common = [name, "--width", str(width), "--height", str(height), "--fps", str(RATES[rate])]
     pipes: dict[str, Any] = dict(stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, limit=1 << 28)
     sender = await asyncio.create_subprocess_exec(
-        *PEER, "send", transport, *common, "--seconds", str(seconds), "--receivers", str(receivers), "--slots", str(slots), **pipes
+        *PEER,
+        "send",
+        transport,
+        *common,
+        "--seconds",
+        str(seconds),
+        "--receivers",
+        str(receivers),
+        "--slots",
+        str(slots),
+        **pipes,
     )
     programs = [sender]
     try:
@@ -191,7 +201,9 @@ def main() -> None:
     """Runs the benchmark and prints the table and the ratios."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=2.0)
-    parser.add_argument("--quick", action="store_true", help="640x480 at 30 fps only (--programs sets the numbers of programs)")
+    parser.add_argument(
+        "--quick", action="store_true", help="640x480 at 30 fps only (--programs sets the numbers of programs)"
+    )
     parser.add_argument("--transports", default=",".join(TRANSPORTS))
     parser.add_argument("--programs", default="1,4,8", help="numbers of receiving programs")
     parser.add_argument("--json", default="streams-benchmark.json")
@@ -205,7 +217,12 @@ def main() -> None:
         print(row)
     with open(arguments.json, "w") as out:
         json.dump(
-            {"machine": platform.platform(), "python": platform.python_version(), "cells": [asdict(c) for c in cells], "ratios": found},
+            {
+                "machine": platform.platform(),
+                "python": platform.python_version(),
+                "cells": [asdict(c) for c in cells],
+                "ratios": found,
+            },
             out,
             indent=1,
         )

@@ -118,7 +118,9 @@ async def sendRtcbot(arguments: argparse.Namespace, frames: list[np.ndarray[Any,
     import multiprocessing
 
     go = multiprocessing.get_context("forkserver").Event()
-    source = GatedSource(frames, arguments.fps, arguments.seconds, go, slots=arguments.slots or 6 + 2 * arguments.receivers)
+    source = GatedSource(
+        frames, arguments.fps, arguments.seconds, go, slots=arguments.slots or 6 + 2 * arguments.receivers
+    )
     await source.onReady()
     recorders = [Recorder() for _ in range(arguments.receivers if local else 0)]
     ended = asyncio.get_running_loop().create_future()
@@ -253,7 +255,9 @@ def sendRaw(arguments: argparse.Namespace, frames: list[np.ndarray[Any, Any]]) -
     return {"sent": index, "cpuSeconds": cpu, "sourceDropped": 0}
 
 
-async def receiveRaw(name: str, shape: tuple[int, ...], dtype: str, record: Callable[[int, np.ndarray[Any, Any]], None]) -> int:
+async def receiveRaw(
+    name: str, shape: tuple[int, ...], dtype: str, record: Callable[[int, np.ndarray[Any, Any]], None]
+) -> int:
     """Maps the rawshm ring and records each announced slot until the end byte."""
     loop = asyncio.get_running_loop()
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -24,8 +24,8 @@ import numpy as np
 from rtcbot import Frame, MostRecentSubscription
 from rtcbot.base import ProcessSubscriptionProducer, ProcessSubscriptionProducerConsumer
 
-from .stages import percentiles
 from .baselines import pace, pickleFromChild, pickleToChild, rawFromChild, rawToChild, sourceFrames
+from .stages import percentiles
 
 #: Samples captured in the first WARMUP_NS of a run (ring set-up, page faults) are left out.
 WARMUP_NS = 300_000_000
@@ -186,9 +186,19 @@ async def rtcbotFromChild(
     source.close()
     await source
     return Result(
-        "rtcbot", "child->parent", "", "", subscribers, counts[0], wall, counts[0] / wall,
-        percentiles(endToEnd), percentiles(transport), cpu * 1e6 / max(counts[0], 1),
-        stats.fromChild.dropped["slotsFull"], ("callbacks; " if callbacks else "") + f"child attempted {attempted}",
+        "rtcbot",
+        "child->parent",
+        "",
+        "",
+        subscribers,
+        counts[0],
+        wall,
+        counts[0] / wall,
+        percentiles(endToEnd),
+        percentiles(transport),
+        cpu * 1e6 / max(counts[0], 1),
+        stats.fromChild.dropped["slotsFull"],
+        ("callbacks; " if callbacks else "") + f"child attempted {attempted}",
     )
 
 
@@ -233,8 +243,17 @@ async def baselineFromChild(
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     return Result(
-        name, "child->parent", "", "", subscribers, counts[0], wall, counts[0] / wall,
-        percentiles(endToEnd), percentiles(transport), cpu * 1e6 / max(counts[0], 1),
+        name,
+        "child->parent",
+        "",
+        "",
+        subscribers,
+        counts[0],
+        wall,
+        counts[0] / wall,
+        percentiles(endToEnd),
+        percentiles(transport),
+        cpu * 1e6 / max(counts[0], 1),
     )
 
 
@@ -264,8 +283,17 @@ async def rtcbotToChild(shape: tuple[int, ...], dtype: str, fps: float, seconds:
     sink.close()
     await sink
     return Result(
-        "rtcbot", "parent->child", "", "", 1, len(latencies), wall, len(latencies) / wall,
-        percentiles(latencies), dropped=stats.dropped["slotsFull"], note=f"parent offered {index}",
+        "rtcbot",
+        "parent->child",
+        "",
+        "",
+        1,
+        len(latencies),
+        wall,
+        len(latencies) / wall,
+        percentiles(latencies),
+        dropped=stats.dropped["slotsFull"],
+        note=f"parent offered {index}",
     )
 
 
@@ -274,7 +302,9 @@ async def rawToChildResult(shape: tuple[int, ...], dtype: str, fps: float, secon
     start = time.monotonic()
     latencies = await rawToChild(shape, dtype, fps, seconds)
     wall = time.monotonic() - start
-    return Result("rawshm", "parent->child", "", "", 1, len(latencies), wall, len(latencies) / wall, percentiles(latencies))
+    return Result(
+        "rawshm", "parent->child", "", "", 1, len(latencies), wall, len(latencies) / wall, percentiles(latencies)
+    )
 
 
 async def pickleToChildResult(shape: tuple[int, ...], dtype: str, fps: float, seconds: float) -> Result:
@@ -283,8 +313,16 @@ async def pickleToChildResult(shape: tuple[int, ...], dtype: str, fps: float, se
     latencies, dropped = await pickleToChild(shape, dtype, fps, seconds)
     wall = time.monotonic() - start
     return Result(
-        "pickle", "parent->child", "", "", 1, len(latencies), wall, len(latencies) / wall,
-        percentiles(latencies), dropped=dropped,
+        "pickle",
+        "parent->child",
+        "",
+        "",
+        1,
+        len(latencies),
+        wall,
+        len(latencies) / wall,
+        percentiles(latencies),
+        dropped=dropped,
     )
 
 
@@ -308,25 +346,61 @@ async def runAll(seconds: float, quick: bool, progress: Callable[[str], None]) -
     for size in sizes:  # flat out, child -> parent, one subscriber
         shape, dtype = SIZES[size]
         await step(f"max {size} rtcbot", rtcbotFromChild(shape, dtype, 0, seconds, 1), size, "max")
-        await step(f"max {size} rawshm", baselineFromChild("rawshm", rawFromChild, shape, dtype, 0, seconds, 1), size, "max")
-        await step(f"max {size} pickle", baselineFromChild("pickle", pickleFromChild, shape, dtype, 0, seconds, 1), size, "max")
+        await step(
+            f"max {size} rawshm", baselineFromChild("rawshm", rawFromChild, shape, dtype, 0, seconds, 1), size, "max"
+        )
+        await step(
+            f"max {size} pickle", baselineFromChild("pickle", pickleFromChild, shape, dtype, 0, seconds, 1), size, "max"
+        )
     for size in ["640x480x3", "1920x1080x3"]:  # paced latency, child -> parent
         shape, dtype = SIZES[size]
         await step(f"30fps {size} rtcbot", rtcbotFromChild(shape, dtype, paced, pacedSeconds, 1), size, "30fps")
-        await step(f"30fps {size} rawshm", baselineFromChild("rawshm", rawFromChild, shape, dtype, paced, pacedSeconds, 1), size, "30fps")
-        await step(f"30fps {size} pickle", baselineFromChild("pickle", pickleFromChild, shape, dtype, paced, pacedSeconds, 1), size, "30fps")
+        await step(
+            f"30fps {size} rawshm",
+            baselineFromChild("rawshm", rawFromChild, shape, dtype, paced, pacedSeconds, 1),
+            size,
+            "30fps",
+        )
+        await step(
+            f"30fps {size} pickle",
+            baselineFromChild("pickle", pickleFromChild, shape, dtype, paced, pacedSeconds, 1),
+            size,
+            "30fps",
+        )
     for size in ["64 KB", "8 MB"]:  # announced -> resumed across sizes (1080p is above)
         shape, dtype = SIZES[size]
         await step(f"30fps {size} rtcbot", rtcbotFromChild(shape, dtype, paced, pacedSeconds, 1), size, "30fps")
-        await step(f"30fps {size} rawshm", baselineFromChild("rawshm", rawFromChild, shape, dtype, paced, pacedSeconds, 1), size, "30fps")
+        await step(
+            f"30fps {size} rawshm",
+            baselineFromChild("rawshm", rawFromChild, shape, dtype, paced, pacedSeconds, 1),
+            size,
+            "30fps",
+        )
     shape, dtype = SIZES["1920x1080x3"]
     await step("max 1080p rtcbot 4 subscribers", rtcbotFromChild(shape, dtype, 0, seconds, 4), "1920x1080x3", "max")
-    await step("max 1080p rtcbot 1 callback", rtcbotFromChild(shape, dtype, 0, seconds, 1, callbacks=True), "1920x1080x3", "max callbacks")
-    await step("max 1080p rtcbot 4 callbacks", rtcbotFromChild(shape, dtype, 0, seconds, 4, callbacks=True), "1920x1080x3", "max callbacks")
-    await step("30fps 1080p rtcbot 4 subscribers", rtcbotFromChild(shape, dtype, paced, pacedSeconds, 4), "1920x1080x3", "30fps")
+    await step(
+        "max 1080p rtcbot 1 callback",
+        rtcbotFromChild(shape, dtype, 0, seconds, 1, callbacks=True),
+        "1920x1080x3",
+        "max callbacks",
+    )
+    await step(
+        "max 1080p rtcbot 4 callbacks",
+        rtcbotFromChild(shape, dtype, 0, seconds, 4, callbacks=True),
+        "1920x1080x3",
+        "max callbacks",
+    )
+    await step(
+        "30fps 1080p rtcbot 4 subscribers",
+        rtcbotFromChild(shape, dtype, paced, pacedSeconds, 4),
+        "1920x1080x3",
+        "30fps",
+    )
     await step(
         "30fps 1080p rtcbot 4 subscribers + slow",
-        rtcbotFromChild(shape, dtype, paced, pacedSeconds, 4, slow=True), "1920x1080x3", "30fps+slow",
+        rtcbotFromChild(shape, dtype, paced, pacedSeconds, 4, slow=True),
+        "1920x1080x3",
+        "30fps+slow",
     )
     await step("max items rtcbot", rtcbotFromChild((1,), "uint8", 0, seconds, 1, items=True), "small dict", "max")
     for size in sizes:  # parent -> child
@@ -338,11 +412,17 @@ async def runAll(seconds: float, quick: bool, progress: Callable[[str], None]) -
     return results
 
 
-def find(results: list[Result], transport: str, direction: str, size: str, mode: str, subscribers: int = 1) -> Result | None:
+def find(
+    results: list[Result], transport: str, direction: str, size: str, mode: str, subscribers: int = 1
+) -> Result | None:
     """The result of one setting, if it was measured."""
     for result in results:
         if (result.transport, result.direction, result.size, result.mode, result.subscribers) == (
-            transport, direction, size, mode, subscribers
+            transport,
+            direction,
+            size,
+            mode,
+            subscribers,
         ):
             return result
     return None
@@ -353,7 +433,9 @@ def targets(results: list[Result]) -> list[tuple[str, str, bool | None]]:
     checks: list[tuple[str, str, bool | None]] = []
     up, down = "child->parent", "parent->child"
 
-    def ratio(what: str, a: Result | None, b: Result | None, key: Callable[[Result], float], limit: float, atLeast: bool) -> None:
+    def ratio(
+        what: str, a: Result | None, b: Result | None, key: Callable[[Result], float], limit: float, atLeast: bool
+    ) -> None:
         if a is None or b is None or not key(b):
             return
         value = key(a) / key(b)
@@ -362,33 +444,107 @@ def targets(results: list[Result]) -> list[tuple[str, str, bool | None]]:
     fps: Callable[[Result], float] = lambda r: r.fps  # noqa: E731
     p50: Callable[[Result], float] = lambda r: r.latencyUs["p50"]  # noqa: E731
     hd = "1920x1080x3"
-    ratio("1080p max fps: rtcbot / rawshm (>= 0.50)", find(results, "rtcbot", up, hd, "max"), find(results, "rawshm", up, hd, "max"), fps, 0.5, True)
-    ratio("1080p max fps: rawshm / pickle (~45x on the design box)", find(results, "rawshm", up, hd, "max"), find(results, "pickle", up, hd, "max"), fps, 0, True)
-    ratio("1080p max fps: rtcbot / pickle", find(results, "rtcbot", up, hd, "max"), find(results, "pickle", up, hd, "max"), fps, 0, True)
-    ratio("1080p30 latency p50: rtcbot / rawshm (<= 2.0)", find(results, "rtcbot", up, hd, "30fps"), find(results, "rawshm", up, hd, "30fps"), p50, 2.0, False)
+    ratio(
+        "1080p max fps: rtcbot / rawshm (>= 0.50)",
+        find(results, "rtcbot", up, hd, "max"),
+        find(results, "rawshm", up, hd, "max"),
+        fps,
+        0.5,
+        True,
+    )
+    ratio(
+        "1080p max fps: rawshm / pickle (~45x on the design box)",
+        find(results, "rawshm", up, hd, "max"),
+        find(results, "pickle", up, hd, "max"),
+        fps,
+        0,
+        True,
+    )
+    ratio(
+        "1080p max fps: rtcbot / pickle",
+        find(results, "rtcbot", up, hd, "max"),
+        find(results, "pickle", up, hd, "max"),
+        fps,
+        0,
+        True,
+    )
+    ratio(
+        "1080p30 latency p50: rtcbot / rawshm (<= 2.0)",
+        find(results, "rtcbot", up, hd, "30fps"),
+        find(results, "rawshm", up, hd, "30fps"),
+        p50,
+        2.0,
+        False,
+    )
     paced = find(results, "rtcbot", up, hd, "30fps")
     if paced:
-        checks.append(("1080p30 latency p99 rtcbot (<= 2000 us)", f"{paced.latencyUs['p99']:.0f} us", paced.latencyUs["p99"] <= 2000))
+        checks.append(
+            (
+                "1080p30 latency p99 rtcbot (<= 2000 us)",
+                f"{paced.latencyUs['p99']:.0f} us",
+                paced.latencyUs["p99"] <= 2000,
+            )
+        )
     resumed = [find(results, "rtcbot", up, size, "30fps") for size in ("64 KB", hd, "8 MB")]
     medians = [r.announcedToResumedUs["p50"] for r in resumed if r is not None]
     if len(medians) == 3:
         flat = max(medians) / min(medians)
-        checks.append(("announced -> resumed p50, 64 KB / 1080p / 8 MB (<= 50 us)", " / ".join(f"{m:.0f}" for m in medians), max(medians) <= 50))
+        checks.append(
+            (
+                "announced -> resumed p50, 64 KB / 1080p / 8 MB (<= 50 us)",
+                " / ".join(f"{m:.0f}" for m in medians),
+                max(medians) <= 50,
+            )
+        )
         checks.append(("  same, max/min across sizes (<= 1.10)", f"{flat:.2f}", flat <= 1.10))
     rawResumed = [find(results, "rawshm", up, size, "30fps") for size in ("64 KB", hd, "8 MB")]
     rawMedians = [r.announcedToResumedUs["p50"] for r in rawResumed if r is not None and r.announcedToResumedUs]
     if len(rawMedians) == 3:
-        checks.append(("  rawshm's own pipe wake-up, same sizes (for reference)", " / ".join(f"{m:.0f}" for m in rawMedians), None))
-    ratio("CPU per frame in the parent, 4 callback subscribers / 1 (<= 1.10)", find(results, "rtcbot", up, hd, "max callbacks", 4), find(results, "rtcbot", up, hd, "max callbacks"), lambda r: r.cpuUsPerFrame, 1.10, False)
-    ratio("  same with 4 coroutine subscribers, each resumed per frame / 1", find(results, "rtcbot", up, hd, "max", 4), find(results, "rtcbot", up, hd, "max"), lambda r: r.cpuUsPerFrame, 1.10, False)
+        checks.append(
+            (
+                "  rawshm's own pipe wake-up, same sizes (for reference)",
+                " / ".join(f"{m:.0f}" for m in rawMedians),
+                None,
+            )
+        )
+    ratio(
+        "CPU per frame in the parent, 4 callback subscribers / 1 (<= 1.10)",
+        find(results, "rtcbot", up, hd, "max callbacks", 4),
+        find(results, "rtcbot", up, hd, "max callbacks"),
+        lambda r: r.cpuUsPerFrame,
+        1.10,
+        False,
+    )
+    ratio(
+        "  same with 4 coroutine subscribers, each resumed per frame / 1",
+        find(results, "rtcbot", up, hd, "max", 4),
+        find(results, "rtcbot", up, hd, "max"),
+        lambda r: r.cpuUsPerFrame,
+        1.10,
+        False,
+    )
     items = find(results, "rtcbot", up, "small dict", "max")
     if items:
         checks.append(("small items child -> parent (>= 20000/s)", f"{items.fps:.0f}/s", items.fps >= 20000))
     itemsDown = find(results, "rtcbot", down, "small dict", "max")
     if itemsDown:
         checks.append(("small items parent -> child (>= 20000/s)", f"{itemsDown.fps:.0f}/s", itemsDown.fps >= 20000))
-    ratio("1080p parent -> child fps: rtcbot / rawshm (>= 0.50)", find(results, "rtcbot", down, hd, "max"), find(results, "rawshm", down, hd, "max"), fps, 0.5, True)
-    ratio("slow subscriber: others' p99 with / without (<= 1.10)", find(results, "rtcbot", up, hd, "30fps+slow", 4), find(results, "rtcbot", up, hd, "30fps", 4), lambda r: r.latencyUs["p99"], 1.10, False)
+    ratio(
+        "1080p parent -> child fps: rtcbot / rawshm (>= 0.50)",
+        find(results, "rtcbot", down, hd, "max"),
+        find(results, "rawshm", down, hd, "max"),
+        fps,
+        0.5,
+        True,
+    )
+    ratio(
+        "slow subscriber: others' p99 with / without (<= 1.10)",
+        find(results, "rtcbot", up, hd, "30fps+slow", 4),
+        find(results, "rtcbot", up, hd, "30fps", 4),
+        lambda r: r.latencyUs["p99"],
+        1.10,
+        False,
+    )
     return checks
 
 

@@ -94,7 +94,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"RTCBot 0.2.5 left out: no {options.rtcbot025_python} (scripts/bench-webrtc makes it)", file=sys.stderr)
     results = []
     for load in ("idle", "both cores busy"):
-        busy = [subprocess.Popen([sys.executable, "-c", BUSY]) for _ in range(os.cpu_count() or 1)] if load != "idle" else []
+        busy = (
+            [subprocess.Popen([sys.executable, "-c", BUSY]) for _ in range(os.cpu_count() or 1)]
+            if load != "idle"
+            else []
+        )
         try:
             for size in options.sizes.split(","):
                 for impl, python in implementations:
@@ -106,7 +110,10 @@ def main(argv: list[str] | None = None) -> None:
                 process.kill()
                 process.wait()
     for row in results:
-        reference = next((r for r in results if r["impl"] == "rtcbot025" and (r["load"], r["size"]) == (row["load"], row["size"])), None)
+        reference = next(
+            (r for r in results if r["impl"] == "rtcbot025" and (r["load"], r["size"]) == (row["load"], row["size"])),
+            None,
+        )
         if reference and row["p50 ms"] and reference["p50 ms"]:
             row["p50 ÷ RTCBot 0.2.5"] = round(row["p50 ms"] / reference["p50 ms"], 2)
             row["p99 ÷ RTCBot 0.2.5"] = round(row["p99 ms"] / reference["p99 ms"], 2)

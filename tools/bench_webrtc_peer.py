@@ -98,6 +98,7 @@ async def _receiveOurs() -> dict[int, int]:
 
 async def _sendRtcbot025(size: tuple[int, int], seconds: float) -> dict[int, int]:
     from aiortc import RTCConfiguration
+
     from rtcbot import RTCConnection  # RTCBot 0.2.5's, in its own venv
 
     captured: dict[int, int] = {}
@@ -115,6 +116,7 @@ async def _sendRtcbot025(size: tuple[int, int], seconds: float) -> dict[int, int
 
 async def _receiveRtcbot025() -> dict[int, int]:
     from aiortc import RTCConfiguration
+
     from rtcbot import RTCConnection
 
     decoded: dict[int, int] = {}

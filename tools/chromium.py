@@ -65,7 +65,9 @@ async def chromiumPage(extraFlags: Sequence[str] = (), namespace: str | None = N
     try:  # a large import: off the event loop
         playwright = await asyncio.to_thread(importlib.import_module, "playwright.async_api")
     except ImportError as error:
-        raise BrowserUnavailable("playwright is not installed (pip install playwright; no browser download needed)") from error
+        raise BrowserUnavailable(
+            "playwright is not installed (pip install playwright; no browser download needed)"
+        ) from error
     if executable is None:
         raise BrowserUnavailable("Debian's chromium is not installed (scripts/system-packages installs it)")
     private = await asyncio.to_thread(tempfile.mkdtemp, prefix="rtcbot-chromium-")

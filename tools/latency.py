@@ -26,12 +26,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .progress import Progress
-from .report import details, ratioText, ratios, table, writeJson
-from .roundtrip import runRoundTrip
 from rtcbot.streams._names import checkName
 
 from .attachrun import runPublished
+from .progress import Progress
+from .report import details, ratios, ratioText, table, writeJson
+from .roundtrip import runRoundTrip
 from .scenarios import FrameSize, ProfilerError, RunResult, Scenario, runBaseline, runRtcbot
 from .webrtcrun import runWebrtc
 
@@ -65,7 +65,10 @@ def parseSize(text: str) -> FrameSize:
             fail(f"unknown size {text!r}: give WIDTHxHEIGHT (e.g. 640x480), audio, or one of {', '.join(NAMED_SIZES)}")
         width, height = int(match[1]), int(match[2])
     if not (MIN_SIZE[0] <= width <= MAX_SIZE[0] and MIN_SIZE[1] <= height <= MAX_SIZE[1]):
-        fail(f"impossible size {width}x{height}: frames must be from {MIN_SIZE[0]}x{MIN_SIZE[1]} to {MAX_SIZE[0]}x{MAX_SIZE[1]}")
+        fail(
+            f"impossible size {width}x{height}: frames must be from "
+            f"{MIN_SIZE[0]}x{MIN_SIZE[1]} to {MAX_SIZE[0]}x{MAX_SIZE[1]}"
+        )
     return FrameSize(f"{width}x{height}", (height, width, 3), "uint8")
 
 
@@ -92,17 +95,29 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     """The command line, checked: every bad combination fails with one line."""
     parser = _Parser(prog="rtcbot-latency", description=__doc__.split("\n\n")[0])
     parser.add_argument("--source", default="synthetic", help=f"what to measure: {SOURCES} (default synthetic)")
-    parser.add_argument("--size", default="vga", help="frame sizes, comma separated: WxH, audio, " + ", ".join(NAMED_SIZES))
+    parser.add_argument(
+        "--size", default="vga", help="frame sizes, comma separated: WxH, audio, " + ", ".join(NAMED_SIZES)
+    )
     parser.add_argument("--fps", type=float, default=30.0, help="frames per second asked of the source (0: flat out)")
     parser.add_argument("--subscribers", default="1", help="subscriber counts, comma separated (e.g. 1,2,4,8)")
     parser.add_argument("--slow", action="store_true", help="add a subscriber that takes one frame per second")
-    parser.add_argument("--compare", action="store_true",
-                        help="also run rawshm and RTCBot 0.2.5's pickled queue (with --via webrtc: the bare pipeline)")
-    parser.add_argument("--via", choices=("pipeline", "webrtc"), default="pipeline",
-                        help="webrtc: send the frames through an RTCConnection to another process (VP8)")
-    parser.add_argument("--attach", metavar="NAME",
-                        help="measure the named stream NAME (e.g. of rtcbot serve) from this program; with "
-                        "--compare, publish the source as NAME and measure an attached program beside it")
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="also run rawshm and RTCBot 0.2.5's pickled queue (with --via webrtc: the bare pipeline)",
+    )
+    parser.add_argument(
+        "--via",
+        choices=("pipeline", "webrtc"),
+        default="pipeline",
+        help="webrtc: send the frames through an RTCConnection to another process (VP8)",
+    )
+    parser.add_argument(
+        "--attach",
+        metavar="NAME",
+        help="measure the named stream NAME (e.g. of rtcbot serve) from this program; with "
+        "--compare, publish the source as NAME and measure an attached program beside it",
+    )
     parser.add_argument("--display", action="store_true", help="also show the frames in a CVDisplay window")
     parser.add_argument("--device", help="sound device (name or index) for mic and roundtrip")
     parser.add_argument("--seconds", type=float, default=5.0, help="measuring time per run (default 5)")
@@ -155,7 +170,17 @@ def plan(arguments: argparse.Namespace) -> list[Scenario]:
     if arguments.attach is not None and not arguments.compare:
         stream = FrameSize(f"stream {arguments.attach}", (), "uint8")
         return [
-            Scenario("stream", stream, arguments.fps, count, arguments.slow, False, arguments.seconds, "attached", arguments.attach)
+            Scenario(
+                "stream",
+                stream,
+                arguments.fps,
+                count,
+                arguments.slow,
+                False,
+                arguments.seconds,
+                "attached",
+                arguments.attach,
+            )
             for count in arguments.counts
         ]
     if arguments.attach is not None:
@@ -167,7 +192,9 @@ def plan(arguments: argparse.Namespace) -> list[Scenario]:
     scenarios: list[Scenario] = []
     for size in arguments.sizes:
         for count in arguments.counts:
-            base = Scenario(arguments.source, size, arguments.fps, count, arguments.slow, arguments.display, arguments.seconds)
+            base = Scenario(
+                arguments.source, size, arguments.fps, count, arguments.slow, arguments.display, arguments.seconds
+            )
             scenarios.extend(replace(base, transport=transport, stream=arguments.attach) for transport in transports)
     return scenarios
 

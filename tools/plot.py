@@ -36,7 +36,9 @@ def writePlot(path: Path, runs: list[RunResult], title: str) -> None:
             histograms.step(centres, share, where="mid", label=f"{runLabel(run)}: {stage.name}")
     occupied = [i for run in runs for stage in [_endToEnd(run)] if stage for i, c in enumerate(stage.histogram) if c]
     if occupied:
-        histograms.set_xlim(HISTOGRAM_EDGES_US[max(min(occupied) - 2, 0)], HISTOGRAM_EDGES_US[min(max(occupied) + 3, len(centres))])
+        histograms.set_xlim(
+            HISTOGRAM_EDGES_US[max(min(occupied) - 2, 0)], HISTOGRAM_EDGES_US[min(max(occupied) + 3, len(centres))]
+        )
     histograms.set_xscale("log")
     histograms.set_xlabel("latency (µs, log scale)")
     histograms.set_ylabel("% of frames")
@@ -48,7 +50,7 @@ def writePlot(path: Path, runs: list[RunResult], title: str) -> None:
     if first is not None and first.stages:
         names = [stage.name for stage in first.stages]
         positions = np.arange(len(names))
-        for offset, percentile in zip((-0.3, -0.1, 0.1, 0.3), ("p50", "p90", "p99", "p99.9")):
+        for offset, percentile in zip((-0.3, -0.1, 0.1, 0.3), ("p50", "p90", "p99", "p99.9"), strict=True):
             values = [max(stage.us.get(percentile, 0.0), 0.1) for stage in first.stages]
             stages.barh(positions + offset, values, height=0.2, label=percentile)
         stages.set_yticks(positions, names)

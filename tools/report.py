@@ -62,7 +62,11 @@ def ratios(runs: list[RunResult]) -> list[dict[str, Any]]:
         if run.transport == "rtcbot":
             continue
         pipeline = next(
-            (r for r in runs if r.transport == "rtcbot" and (r.size, r.subscribers, r.slow) == (run.size, run.subscribers, run.slow)),
+            (
+                r
+                for r in runs
+                if r.transport == "rtcbot" and (r.size, r.subscribers, r.slow) == (run.size, run.subscribers, run.slow)
+            ),
             None,
         )
         if pipeline is None:
@@ -72,8 +76,10 @@ def ratios(runs: list[RunResult]) -> list[dict[str, Any]]:
         if mine is None or baseline is None:
             continue
         label = {"webrtc": "webrtc ÷ pipeline", "attached": "attached ÷ in-program"}.get(run.transport, run.transport)
-        entry: dict[str, Any] = {"setting": f"{run.size} ×{run.subscribers}" + (" +slow" if run.slow else ""),
-                                 "baseline": label}  # fmt: skip
+        entry: dict[str, Any] = {
+            "setting": f"{run.size} ×{run.subscribers}" + (" +slow" if run.slow else ""),
+            "baseline": label,
+        }
         for name in ("p50", "p99", "mean"):
             entry[f"latency {name}"] = round(mine.us[name] / baseline.us[name], 3) if baseline.us.get(name) else None
         entry["fps"] = round(ours.fps / theirs.fps, 3) if theirs.fps else None
@@ -104,11 +110,15 @@ def _version(distribution: str) -> str | None:
 def environment() -> dict[str, Any]:
     """What the figures were measured on."""
     model = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
         platform.processor() or "unknown",
     )
     return {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "cpu": model,
         "cores": os.cpu_count(),
         "machine": platform.machine(),
@@ -131,4 +141,3 @@ def writeJson(path: Path, arguments: dict[str, Any], runs: list[RunResult]) -> N
         "ratios": ratios(runs),
     }
     path.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n")
-

@@ -90,9 +90,19 @@ async def runRoundTrip(seconds: float, device: int | str | None, tick: Callable[
     if speaker.audioStatus is not None:
         drops["speaker underruns"] = speaker.audioStatus.underruns
     return RunResult(
-        "rtcbot", "roundtrip", "click", 1, False, False, seconds, len(trips),
-        round(len(trips) / seconds, 2), drops, stages, watch.usage(),
-    )  # fmt: skip
+        "rtcbot",
+        "roundtrip",
+        "click",
+        1,
+        False,
+        False,
+        seconds,
+        len(trips),
+        round(len(trips) / seconds, 2),
+        drops,
+        stages,
+        watch.usage(),
+    )
 
 
 async def _feedClicks(speaker: Speaker, seconds: float, sent: list[int]) -> None:

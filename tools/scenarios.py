@@ -22,9 +22,9 @@ from rtcbot import (
     attach,
 )
 from rtcbot.base import BaseSubscriptionProducer
+from rtcbot.devices.testpattern import drawPattern
 from rtcbot.streams import AttachedStream
 from rtcbot.streams._attached import waitingMessage
-from rtcbot.devices.testpattern import drawPattern
 
 from .baselines import pickleFromChild, rawFromChild
 from .stages import StageStatistics
@@ -259,9 +259,19 @@ async def runRtcbot(
             measured = [row.captured for row in shown]
     transport = "attached" if scenario.transport == "attached" else "rtcbot"
     run = RunResult(
-        transport, scenario.source, scenario.size.label, scenario.subscribers, scenario.slow, scenario.display,
-        scenario.seconds, len(measured), fpsOf(measured), drops, stages, watch.usage(),
-    )  # fmt: skip
+        transport,
+        scenario.source,
+        scenario.size.label,
+        scenario.subscribers,
+        scenario.slow,
+        scenario.display,
+        scenario.seconds,
+        len(measured),
+        fpsOf(measured),
+        drops,
+        stages,
+        watch.usage(),
+    )
     return [run, *others]
 
 
@@ -317,6 +327,7 @@ async def runBaseline(scenario: Scenario, tick: Callable[[float], None]) -> RunR
     slow: MostRecentSubscription[Any] = MostRecentSubscription()
     if scenario.slow:
         tasks.append(asyncio.ensure_future(_slowSubscriber(slow)))
+
     def deliver(captured: int, announced: int, payload: Any) -> None:
         log.published.append(captured)
         for subscription in subscriptions:
@@ -340,9 +351,19 @@ async def runBaseline(scenario: Scenario, tick: Callable[[float], None]) -> RunR
     measured = [t for t in log.firstSubscriber if t >= measureFrom]
     drops = {SKIPPED: log.skippedByFirst(measureFrom)}
     return RunResult(
-        scenario.transport, scenario.source, size.label, scenario.subscribers, scenario.slow, False,
-        scenario.seconds, len(measured), fpsOf(measured), drops, producerStages(log.table(measureFrom)), watch.usage(),
-    )  # fmt: skip
+        scenario.transport,
+        scenario.source,
+        size.label,
+        scenario.subscribers,
+        scenario.slow,
+        False,
+        scenario.seconds,
+        len(measured),
+        fpsOf(measured),
+        drops,
+        producerStages(log.table(measureFrom)),
+        watch.usage(),
+    )
 
 
 async def _baselineSubscriber(

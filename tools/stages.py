@@ -18,7 +18,7 @@ def percentiles(nanoseconds: list[int] | np.ndarray[Any, Any]) -> dict[str, floa
     if values.size == 0:
         return {}
     marks = np.percentile(values, list(PERCENTILES.values()))
-    summary = {name: round(float(mark), 1) for name, mark in zip(PERCENTILES, marks)}
+    summary = {name: round(float(mark), 1) for name, mark in zip(PERCENTILES, marks, strict=True)}
     summary["max"] = round(float(np.max(values)), 1)
     summary["mean"] = round(float(values.mean()), 1)
     return summary

@@ -30,6 +30,7 @@ last can remove everything iceoryx2 leaves behind (its global management segment
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import gc
 import hashlib
@@ -105,7 +106,12 @@ def _collectReports(
 
 
 def sendZmq(
-    name: str, frames: list[np.ndarray[Any, Any]], fps: float, seconds: float, receivers: int, onReady: Callable[[], None]
+    name: str,
+    frames: list[np.ndarray[Any, Any]],
+    fps: float,
+    seconds: float,
+    receivers: int,
+    onReady: Callable[[], None],
 ) -> int:
     """Publishes ``frames`` in turn for ``seconds`` at ``fps`` (0: flat out) over zmq PUB; returns frames sent."""
     frames = _contiguous(frames)
@@ -123,7 +129,9 @@ def sendZmq(
         probe = HEADER.pack(0, PROBE_INDEX)
         ready = _collectReports(control, b"ready", receivers, CONNECT_TIMEOUT, lambda: publisher.send(probe))
         if len(ready) < receivers:
-            raise RuntimeError(f"zmq stream {name!r}: {len(ready)} of {receivers} receivers connected in {CONNECT_TIMEOUT} s")
+            raise RuntimeError(
+                f"zmq stream {name!r}: {len(ready)} of {receivers} receivers connected in {CONNECT_TIMEOUT} s"
+            )
 
         start = time.monotonic()
         while time.monotonic() - start < seconds:
@@ -147,7 +155,9 @@ def sendZmq(
     return sent
 
 
-async def receiveZmq(name: str, shape: tuple[int, ...], dtype: str, record: Callable[[int, np.ndarray[Any, Any]], None]) -> int:
+async def receiveZmq(
+    name: str, shape: tuple[int, ...], dtype: str, record: Callable[[int, np.ndarray[Any, Any]], None]
+) -> int:
     """Receives stream ``name`` over zmq SUB until its end, calling ``record(captureNs, array)`` per frame."""
     dataPath, controlPath = _zmqPaths(name)
     nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
@@ -288,10 +298,8 @@ class IceoryxEnd:
         root, prefix = _iceoryxPlace(self.name)
         for entry in os.listdir("/dev/shm"):
             if entry.startswith(prefix):
-                try:
+                with contextlib.suppress(FileNotFoundError):
                     os.unlink(os.path.join("/dev/shm", entry))
-                except FileNotFoundError:
-                    pass
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -322,7 +330,12 @@ def _publish(end: IceoryxEnd, captureNs: int, index: int, frame: np.ndarray[Any,
 
 
 def sendIceoryx2(
-    name: str, frames: list[np.ndarray[Any, Any]], fps: float, seconds: float, receivers: int, onReady: Callable[[], None]
+    name: str,
+    frames: list[np.ndarray[Any, Any]],
+    fps: float,
+    seconds: float,
+    receivers: int,
+    onReady: Callable[[], None],
 ) -> int:
     """Publishes ``frames`` in turn for ``seconds`` at ``fps`` (0: flat out) over iceoryx2; returns frames sent."""
     frames = _contiguous(frames)
@@ -376,7 +389,9 @@ async def _openService(build: Callable[[], Any], failure: type[Exception]) -> An
             await asyncio.sleep(0.005)
 
 
-async def receiveIceoryx2(name: str, shape: tuple[int, ...], dtype: str, record: Callable[[int, np.ndarray[Any, Any]], None]) -> int:
+async def receiveIceoryx2(
+    name: str, shape: tuple[int, ...], dtype: str, record: Callable[[int, np.ndarray[Any, Any]], None]
+) -> int:
     """Receives stream ``name`` over iceoryx2 until its end, calling ``record(captureNs, array)`` per frame."""
     loop = asyncio.get_running_loop()
     frameBytes = ctypes.c_uint8 * (int(np.prod(shape)) * np.dtype(dtype).itemsize)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,10 +99,8 @@ class UsageWatch:
 
     def start(self, now: float) -> None:
         """Starts a run at ``now``: CPU counts from here, this process's peak is reset."""
-        try:
+        with contextlib.suppress(OSError):  # not allowed here: the peak then counts from the process start
             Path("/proc/self/clear_refs").write_text("5")
-        except OSError:
-            pass  # not allowed here: the peak then counts from the process start
         self._started = now
         self.sample(now)
 

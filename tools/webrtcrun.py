@@ -108,7 +108,11 @@ async def runWebrtc(scenario: Scenario, tick: Callable[[float], None]) -> RunRes
         await asyncio.to_thread(peer.wait, 20)
         peer.stdout.close()
     rows = np.array(
-        [(*timing.taken[n], timing.sent[n], *reports[n]) for n in sorted(reports) if n in timing.taken and n in timing.sent],
+        [
+            (*timing.taken[n], timing.sent[n], *reports[n])
+            for n in sorted(reports)
+            if n in timing.taken and n in timing.sent
+        ],
         dtype=np.int64,
     ).reshape(-1, 5)
     rows = rows[rows[:, 0] >= measureFrom]
@@ -118,6 +122,16 @@ async def runWebrtc(scenario: Scenario, tick: Callable[[float], None]) -> RunRes
         "sent but not decoded at the peer": sum(1 for n in timing.sent if n not in reports),
     }
     return RunResult(
-        "webrtc", scenario.source, scenario.size.label, scenario.subscribers, scenario.slow, scenario.display,
-        scenario.seconds, len(captured), fpsOf(captured), drops, webrtcStages(rows) if len(rows) else [], watch.usage(),
-    )  # fmt: skip
+        "webrtc",
+        scenario.source,
+        scenario.size.label,
+        scenario.subscribers,
+        scenario.slow,
+        scenario.display,
+        scenario.seconds,
+        len(captured),
+        fpsOf(captured),
+        drops,
+        webrtcStages(rows) if len(rows) else [],
+        watch.usage(),
+    )

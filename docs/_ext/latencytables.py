@@ -62,16 +62,27 @@ class LatencyTables(Directive):
         about = nodes.paragraph(
             text=f"Measured {environment['date']} on {environment['cpu']} ({environment['cores']} cores, "
             f"{environment['machine']}, Linux {environment['kernel']}), Python {environment['python']}, "
-            f"numpy {environment['numpy']}, opencv-python {environment['opencv-python']}, rtcbot {environment['rtcbot']}."
+            f"numpy {environment['numpy']}, opencv-python {environment['opencv-python']}, "
+            f"rtcbot {environment['rtcbot']}."
         )
         rows = []
         for run in document["runs"]:
             for index, stage in enumerate(run["stages"]):
-                label = [_runLabel(run), f"{run['fps']:.1f}", str(sum(run["drops"].values()))] if index == 0 else ["", "", ""]
+                label = (
+                    [_runLabel(run), f"{run['fps']:.1f}", str(sum(run["drops"].values()))]
+                    if index == 0
+                    else ["", "", ""]
+                )
                 rows.append(label + [stage["name"]] + [f"{stage['us'][column]:.0f}" for column in STAGE_COLUMNS])
         stages = _table(["run", "fps", "drops", "stage (µs)", *STAGE_COLUMNS], rows)
         ratioRows = [
-            [entry["setting"], entry["baseline"], str(entry["latency p50"]), str(entry["latency p99"]), str(entry["fps"])]
+            [
+                entry["setting"],
+                entry["baseline"],
+                str(entry["latency p50"]),
+                str(entry["latency p99"]),
+                str(entry["fps"]),
+            ]
             for entry in document["ratios"]
         ]
         ratios = _table(["setting", "baseline", "latency p50 (rtcbot ÷ baseline)", "latency p99", "fps"], ratioRows)
@@ -102,8 +113,17 @@ class StreamsTables(Directive):
                     f"{cell['copiedBytesPerFrame']:.0f}" if cell["receivers"] else "",
                 ]
             )
-        headers = ["setting", "transport", "programs", "p50 ms", "p99 ms", "got", "sender µs/frame",
-                   "receiver µs/frame", "copied B/frame"]  # fmt: skip
+        headers = [
+            "setting",
+            "transport",
+            "programs",
+            "p50 ms",
+            "p99 ms",
+            "got",
+            "sender µs/frame",
+            "receiver µs/frame",
+            "copied B/frame",
+        ]
         ratioColumns = [key for key in document["ratios"][0] if key not in ("size", "rate", "receivers")]
         ratioRows = [
             [f"{row['size']} {row['rate']}", str(row["receivers"]), *[str(row.get(key, "")) for key in ratioColumns]]
@@ -112,7 +132,9 @@ class StreamsTables(Directive):
         return [
             about,
             _table(headers, rows),
-            nodes.paragraph(text="Ratios of attached programs (capture → coroutine resumed, p50) and of the publisher's CPU:"),
+            nodes.paragraph(
+                text="Ratios of attached programs (capture → coroutine resumed, p50) and of the publisher's CPU:"
+            ),
             _table(["setting", "programs", *ratioColumns], ratioRows),
         ]
 

@@ -9,6 +9,7 @@ child says to its parent (data, ready, errors, close) goes through the link, in 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import logging
 import math
@@ -26,6 +27,8 @@ from typing import Any
 import numpy as np
 
 from .._ratelimit import RateLimitedLog
+from ..shm.announcements import AnnouncementPage
+from ..shm.announcer import Announcer
 from ..shm.channel import BlockingChannel
 from ..shm.protocol import (
     HEADER,
@@ -43,8 +46,6 @@ from ..shm.protocol import (
     encodeRelease,
 )
 from ..shm.ring import Claim, SlotReader, SlotWriter, fitsInSlot
-from ..shm.announcements import AnnouncementPage
-from ..shm.announcer import Announcer
 from ._childstate import ChildState
 from ._errors import ConsumerClosed, RemoteError, RemoteTraceback, SubscriptionClosed
 
@@ -222,7 +223,7 @@ class ChildLink:
     # -- sending --------------------------------------------------------------------------
 
     def _sendRelease(self, generation: int, slot: int) -> None:
-        try:
+        try:  # noqa: SIM105  once per frame: a try costs nothing, suppress() a context manager
             self._channel.send(encodeRelease(generation, slot))
         except OSError:
             pass  # the parent is gone
@@ -272,9 +273,7 @@ class ChildLink:
                 return
             np.copyto(claim.array, element, casting="no")
         if claim is not None:
-            header = self._writer.header(
-                claim, self._frameSequence, captured, time.monotonic_ns(), deviceTimestamp
-            )
+            header = self._writer.header(claim, self._frameSequence, captured, time.monotonic_ns(), deviceTimestamp)
             self._frameSequence += 1
             message = encodeFrame(header)
             if self._announcer:  # the attached programs first: they need not wait for the parent
@@ -347,10 +346,8 @@ class ChildLink:
 
     def finish(self) -> None:
         """Sends the last drop count and closes the link (the parent sees the child exit)."""
-        try:
+        with contextlib.suppress(OSError):
             self._reportDrops()
-        except OSError:
-            pass
         self._announcer.close()
         for eventFd in self._wakeups.values():
             os.close(eventFd)
@@ -440,7 +437,5 @@ def runChild(state: ChildState, settings: ChildSettings, sock: socket.socket) ->
 
 
 def _report(link: ChildLink, error: BaseException) -> None:
-    try:
+    with contextlib.suppress(OSError):  # the parent is gone: nobody to tell
         link.setError(error)
-    except OSError:
-        pass  # the parent is gone: nobody to tell

@@ -68,6 +68,4 @@ class RemoteTraceback(Exception):
         return self.text
 
 
-ChildProcessDied.__module__ = RemoteError.__module__ = RemoteTraceback.__module__ = (
-    "rtcbot.base.multiprocess"
-)
+ChildProcessDied.__module__ = RemoteError.__module__ = RemoteTraceback.__module__ = "rtcbot.base.multiprocess"

@@ -68,7 +68,7 @@ def keepLibraryStateAcrossFork() -> None:
     existing = getattr(store, "reformatter", None)  # this thread's, if any
     if existing is not None:
         replacement.reformatter = existing
-    setattr(frame, "_thread_local", replacement)
+    setattr(frame, "_thread_local", replacement)  # noqa: B010  mypy does not know this private attribute
 
 
 def warnOnceIfForkingWithThreads(what: str) -> None:

@@ -38,7 +38,7 @@ def isCoroutineCallable(obj: object) -> bool:
         return True
     if inspect.isroutine(obj) or isinstance(obj, type):
         return False
-    return inspect.iscoroutinefunction(getattr(type(obj), "__call__", None))
+    return inspect.iscoroutinefunction(getattr(type(obj), "__call__", None))  # noqa: B004  the method, not callability
 
 
 def classifyListener(listener: object, role: str = "subscribe()") -> ListenerKind:

@@ -17,6 +17,7 @@ Registrations are weak: an object that is dropped is forgotten.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import threading
 import weakref
@@ -59,7 +60,5 @@ def _onAuditEvent(event: str, arguments: tuple[object, ...]) -> None:
     if not waiters:
         return
     for waiter in list(waiters):
-        try:
+        with contextlib.suppress(Exception):  # an audit hook must never break the code that raised the event
             loop.call_soon(waiter._loopStarted, loop)
-        except Exception:  # an audit hook must never break the code that raised the event
-            pass

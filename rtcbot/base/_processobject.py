@@ -46,9 +46,9 @@ from ._child import ChildLink, ChildSettings, decodeError, runChild
 from ._childstart import BackgroundStart
 from ._childstate import ChildState
 from ._errors import ChildProcessDied
+from ._forksafety import keepLibraryStateAcrossFork, warnOnceIfForkingWithThreads
 from ._loopbinding import LoopGone
 from ._mainmodule import startingWithoutMain
-from ._forksafety import keepLibraryStateAcrossFork, warnOnceIfForkingWithThreads
 from ._worker import StartsAfterInit
 from .events import baseEventHandler, threadedEventHandler
 
@@ -206,10 +206,8 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
 
     def _startedInBackground(self, error: BaseException | None) -> None:
         """From the starting thread: the child runs (or could not start)."""
-        try:
+        with contextlib.suppress(LoopGone):  # the exit hook ends the child (``_finishWithoutLoop``)
             self._loopBinding.call(self._childStarted, error)
-        except LoopGone:
-            pass  # the exit hook ends the child (``_finishWithoutLoop``)
 
     def _childStarted(self, error: BaseException | None) -> None:
         self._starting = None
@@ -294,9 +292,7 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
             return True, pickle.loads(payload)
         except Exception as exc:
             self._undecodable += 1
-            self._rateLimitedLog.log(
-                "undecodable", logging.ERROR, "cannot unpickle %s from the child: %r", what, exc
-            )
+            self._rateLimitedLog.log("undecodable", logging.ERROR, "cannot unpickle %s from the child: %r", what, exc)
             return False, None
 
     def _receiveNotice(self, payload: bytes) -> None:
@@ -323,10 +319,8 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
         self._channel.send(message, fd)
 
     def _releaseToChild(self, generation: int, slot: int) -> None:
-        try:
+        with contextlib.suppress(LoopGone):
             self._loopBinding.call(self._channel.sendSoon, encodeRelease(generation, slot))
-        except LoopGone:
-            pass
 
     def _onChildExit(self) -> None:
         if self._attachedLoop is not None:
@@ -567,7 +561,6 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
         baseEventHandler.close(self)
         self._stopChild()
 
-
     @property
     def _childLink(self) -> ChildLink | None:
         """The transport inside the child; None in the parent."""
@@ -595,4 +588,3 @@ class ProcessObject(threadedEventHandler, metaclass=StartsAfterInit):
         except (AttributeError, ValueError):  # not built yet; a closed Process refuses
             pid = None
         return details if pid is None else [f"pid={pid}", *details]
-

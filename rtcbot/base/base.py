@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ class Subscription(Protocol[T]):
 
     async def get(self) -> T:
         """The next item, waiting for one if needed."""
+
 
 #: Longest pause between retries of a source whose ``get()`` keeps raising.
 MAX_SOURCE_RETRY_DELAY = 1.0
@@ -268,9 +270,7 @@ class BaseSubscriptionProducer(baseEventHandler, Generic[T]):
         """A snapshot of this producer's counters."""
         return ProducerStatistics(self._published, len(self._subscribers), self._listenerErrors)
 
-    def publish(
-        self, name: str, *, group: str | int | None = None, slotsPerProgram: int = 2
-    ) -> Publication:
+    def publish(self, name: str, *, group: str | int | None = None, slotsPerProgram: int = 2) -> Publication:
         """Offers this producer's items to the other programs of this machine as stream
         ``name`` (``rtcbot.attach(name)`` there); call it in a running event loop.
 
@@ -328,10 +328,8 @@ class _ProducerSource:
 
     def release(self) -> None:
         if self._subscription is not None:
-            try:
+            with contextlib.suppress(KeyError):
                 self.producer.unsubscribe(self._subscription)
-            except KeyError:
-                pass
             self._subscription = None
 
 

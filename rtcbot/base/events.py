@@ -52,9 +52,7 @@ class baseEventHandler:
     """
 
     def __init__(self, logger: logging.Logger | None = None) -> None:
-        self._log = (logger if logger is not None else logging.getLogger("rtcbot")).getChild(
-            type(self).__name__
-        )
+        self._log = (logger if logger is not None else logging.getLogger("rtcbot")).getChild(type(self).__name__)
         self._rateLimitedLog = RateLimitedLog(self._log)
         self._listenerTasks = TaskKeeper(self._rateLimitedLog)
         self.__readyListeners = ListenerRegistry(self._rateLimitedLog, self._listenerTasks, False)
@@ -350,9 +348,7 @@ class threadedEventHandler(baseEventHandler):
     the first loop that starts in the creating thread or uses the object.
     """
 
-    def __init__(
-        self, logger: logging.Logger | None = None, loop: asyncio.AbstractEventLoop | None = None
-    ) -> None:
+    def __init__(self, logger: logging.Logger | None = None, loop: asyncio.AbstractEventLoop | None = None) -> None:
         baseEventHandler.__init__(self, logger)
         self._initLoopBinding(loop)
 

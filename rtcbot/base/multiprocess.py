@@ -82,9 +82,7 @@ class ProcessProducerConsumerStatistics(ProducerConsumerStatistics):
 class _ProducesFromChild(ProcessObject, BaseSubscriptionProducer[T]):
     """What the producing classes share: the child publishes, the parent fans out."""
 
-    def _put_nowait(
-        self, element: Any, *, timestamp: int | None = None, deviceTimestamp: float | None = None
-    ) -> None:
+    def _put_nowait(self, element: Any, *, timestamp: int | None = None, deviceTimestamp: float | None = None) -> None:
         """Publishes ``element``. In the child: sends it to the parent (arrays through a
         shared-memory slot, stamped with ``timestamp`` in ``time.monotonic_ns()`` units,
         default now, and the device's own ``deviceTimestamp`` if given)."""

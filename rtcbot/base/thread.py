@@ -49,9 +49,7 @@ class ThreadedSubscriptionProducer(BaseSubscriptionProducer[T], ThreadedObject):
 
     def _producer(self) -> None:
         """Override: the data-gathering loop, run in the worker thread."""
-        raise NotImplementedError(
-            f"{type(self).__name__} must override _producer() with its data-gathering loop"
-        )
+        raise NotImplementedError(f"{type(self).__name__} must override _producer() with its data-gathering loop")
 
     def _put_nowait(self, element: T) -> None:
         """Publishes ``element`` to all subscribers; callable from the worker thread."""
@@ -98,9 +96,7 @@ class ThreadedSubscriptionConsumer(BaseSubscriptionConsumer[T], ThreadedObject):
 
     def _consumer(self) -> None:
         """Override: the data-processing loop, run in the worker thread."""
-        raise NotImplementedError(
-            f"{type(self).__name__} must override _consumer() with its processing loop"
-        )
+        raise NotImplementedError(f"{type(self).__name__} must override _consumer() with its processing loop")
 
     def _get(self) -> T:  # type: ignore[override]  # blocking here, a coroutine in the base
         """Blocks the worker thread until the next item; raises ConsumerClosed on close."""

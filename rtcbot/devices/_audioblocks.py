@@ -29,9 +29,7 @@ def toPlayable(block: Any, channels: int) -> Block:
     if samples.ndim == 1:
         samples = samples[:, np.newaxis]
     if samples.ndim != 2:
-        raise BadAudioBlock(
-            f"an audio block must be (samples,) or (samples, channels), got shape {block.shape}"
-        )
+        raise BadAudioBlock(f"an audio block must be (samples,) or (samples, channels), got shape {block.shape}")
     have = samples.shape[1]
     if have == channels:
         return samples

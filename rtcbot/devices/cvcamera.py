@@ -37,10 +37,11 @@ class CVCamera(SourceWatch, FrameSource):
 
     ``cameranumber`` is a device index, or any source OpenCV opens: a file path, a URL, a
     FIFO, an image sequence pattern, a GStreamer pipeline (with ``apiPreference``, OpenCV's
-    backend constant such as ``cv2.CAP_GSTREAMER`` or ``cv2.CAP_V4L2``). For a camera, ``width``, ``height`` and ``fps`` are
-    requests to the driver; ``sourceStatus.actual`` says what it delivers. A video file
-    plays at ``fps`` (0: as fast as subscribers take frames), loses no frame, and ends the
-    object at its end (``repeat=True`` loops it): reads then raise ``SourceEnded``.
+    backend constant such as ``cv2.CAP_GSTREAMER`` or ``cv2.CAP_V4L2``). For a camera,
+    ``width``, ``height`` and ``fps`` are requests to the driver; ``sourceStatus.actual``
+    says what it delivers. A video file plays at ``fps`` (0: as fast as subscribers take
+    frames), loses no frame, and ends the object at its end (``repeat=True`` loops it):
+    reads then raise ``SourceEnded``.
 
     Capture runs in a child process and decodes straight into a shared-memory slot.
     ``preprocessframe(frame)`` runs there too, on the writable slot: change it in place or
@@ -156,9 +157,7 @@ class CVCamera(SourceWatch, FrameSource):
         assert actual is not None
         slot = None
         if actual.width > 0 and actual.height > 0:
-            slot = self._claimFrame(
-                (actual.height, actual.width, 3), np.uint8, wait=math.inf if self.isFile else 0
-            )
+            slot = self._claimFrame((actual.height, actual.width, 3), np.uint8, wait=math.inf if self.isFile else 0)
             if slot is None:
                 return
             ok, image = capture.retrieve(image=slot)
@@ -222,9 +221,7 @@ def checkFormat(width: int, height: int, fps: float) -> None:
 def _checkSource(source: int | str | os.PathLike[str]) -> int | str:
     """A device index, or the text of a path/URL. A local path must exist."""
     if isinstance(source, bool) or not isinstance(source, int | str | os.PathLike):
-        raise TypeError(
-            f"the video source must be a camera index, a file path or a URL, got {source!r}"
-        )
+        raise TypeError(f"the video source must be a camera index, a file path or a URL, got {source!r}")
     if isinstance(source, int):
         if source < 0:
             raise ValueError(f"camera index must not be negative, got {source}")

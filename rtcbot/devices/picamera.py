@@ -63,8 +63,11 @@ class PiCamera2(SourceWatch, FrameSource):
             )
             camera.configure(configuration)
             width, height = configuration["main"]["size"]
-            status = SourceStatus(SourceState.LIVE, VideoFormat(self.width, self.height, self.fps),
-                                  VideoFormat(width, height, float(self.fps)))
+            status = SourceStatus(
+                SourceState.LIVE,
+                VideoFormat(self.width, self.height, self.fps),
+                VideoFormat(width, height, float(self.fps)),
+            )
             self._notify(status)
             camera.start()
             self._setReady(True)

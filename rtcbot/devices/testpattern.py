@@ -32,9 +32,7 @@ _DIGITS = ["abcdef", "bc", "abdeg", "abcdg", "bcfg", "acdfg", "acdefg", "abc", "
 def checkSize(width: int, height: int) -> None:
     """Raises ValueError unless a test pattern fits in ``width`` x ``height``."""
     if width < MIN_WIDTH or height < MIN_HEIGHT:
-        raise ValueError(
-            f"a test pattern needs at least {MIN_WIDTH}x{MIN_HEIGHT} pixels, got {width}x{height}"
-        )
+        raise ValueError(f"a test pattern needs at least {MIN_WIDTH}x{MIN_HEIGHT} pixels, got {width}x{height}")
 
 
 def drawPattern(frame: np.ndarray[Any, Any], number: int, captureNs: int) -> None:

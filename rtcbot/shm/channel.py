@@ -76,9 +76,7 @@ class LoopChannel:
     ``onEnd`` is called once when the other end closes (or fails), after its last message.
     """
 
-    def __init__(
-        self, sock: socket.socket, onMessage: MessageHandler, onEnd: Callable[[], None] | None = None
-    ) -> None:
+    def __init__(self, sock: socket.socket, onMessage: MessageHandler, onEnd: Callable[[], None] | None = None) -> None:
         sock.setblocking(False)
         _parentEnds.add(sock)
         self._sock = sock

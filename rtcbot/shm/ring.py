@@ -10,6 +10,7 @@ slots are back, so frames of the old size stay valid.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import mmap
@@ -114,9 +115,7 @@ class SlotWriter:
         # round a ring of 22 1080p slots instead cost 917 us per frame copied, against 593 us
         # round 6 (the working set, not the ring, should set the cost).
         slot = ring.free.pop()
-        array: np.ndarray[Any, Any] = np.ndarray(
-            shape, dtype, buffer=ring.mapping, offset=slot * ring.info.slotSize
-        )
+        array: np.ndarray[Any, Any] = np.ndarray(shape, dtype, buffer=ring.mapping, offset=slot * ring.info.slotSize)
         return Claim(ring.info.generation, slot, array)
 
     def isFull(self, shape: tuple[int, ...], dtype: np.dtype[Any]) -> bool:
@@ -196,10 +195,8 @@ class SlotWriter:
 
 
 def _closeIfUnused(mapping: mmap.mmap) -> None:
-    try:
+    with contextlib.suppress(BufferError):  # an array still uses it; it is unmapped when that array dies
         mapping.close()
-    except BufferError:
-        pass  # an array still uses it; it is unmapped when that array dies
 
 
 _ringKeys = itertools.count(1)

@@ -35,8 +35,7 @@ def createSegment(size: int, label: str, prefault: bool = False) -> tuple[int, m
     except OSError as exc:
         os.close(fd)
         raise MemoryError(
-            f"cannot allocate {size / 1e6:.1f} MB of shared memory for frames ({exc}); "
-            "use fewer or smaller slots"
+            f"cannot allocate {size / 1e6:.1f} MB of shared memory for frames ({exc}); use fewer or smaller slots"
         ) from exc
 
 

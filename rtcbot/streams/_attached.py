@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..base.base import BaseSubscriptionProducer, ProducerStatistics
+from ..shm.announcements import EdgeWatch
 from ..shm.channel import LoopChannel
 from ..shm.frame import Frame
 from ..shm.protocol import Kind, MessageReader, decodeReady
-from ..shm.announcements import EdgeWatch
-from ._receiving import Announcements
 from ._errors import NotAllowedToAttach, PublisherGone
 from ._names import checkName, describeUser, publishedNames, socketPath, streamDirectory
+from ._receiving import Announcements
 from ._socket import unixSocket
 from ._wire import WANT_FRAMES, decodeJson, hello
 
@@ -304,4 +304,3 @@ class AttachedStream(BaseSubscriptionProducer[Frame]):
 def attach(name: str, *, reattach: bool = True, **kwargs: Any) -> AttachedStream:
     """The stream another program publishes as ``name`` (see :class:`AttachedStream`)."""
     return AttachedStream(name, reattach=reattach, **kwargs)
-

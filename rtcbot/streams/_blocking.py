@@ -9,10 +9,10 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from ..shm.announcements import EdgeWatch
 from ..shm.channel import BlockingChannel
 from ..shm.frame import Frame
 from ..shm.protocol import Kind
-from ..shm.announcements import EdgeWatch
 from ._attached import ENDED_CLOSED, ENDED_LOST, RETRY_INTERVAL, connectError
 from ._errors import NotAllowedToAttach, PublisherGone
 from ._names import socketPath

@@ -6,6 +6,7 @@ the program, views of frames) is copied here once, whatever the number of progra
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from typing import Any
@@ -59,10 +60,8 @@ class CopyRing:
             self._reader.retire(decodeRetire(payload))
 
     def _released(self, generation: int, slot: int) -> None:
-        try:
+        with contextlib.suppress(LoopGone):
             self._loop.call(self._writer.release, generation, slot)
-        except LoopGone:
-            pass
 
     def close(self) -> None:
         """Forgets the slots (frames still alive keep their memory until they die)."""

@@ -75,8 +75,12 @@ def formatTable(streams: list[dict[str, Any]]) -> str:
                 str(stream["programs"]) if published else "-",
                 str(stream["drops"]) if published else "-",
                 str(stream["pid"]) if published else "-",
-                stream["state"] if published and stream.get("ready") else ("not ready" if published else stream["state"]),
+                stream["state"]
+                if published and stream.get("ready")
+                else ("not ready" if published else stream["state"]),
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows)
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
+    )

@@ -9,8 +9,8 @@ world-writable on first use, like ``/tmp`` itself, so that every user can publis
 from __future__ import annotations
 
 import grp
-import pwd
 import os
+import pwd
 import re
 import socket
 import stat

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import itertools
 import logging
 import os
@@ -177,10 +178,8 @@ class _Program:
     async def closeAfterSending(self, message: bytes, timeout: float) -> None:
         """Sends ``message`` (e.g. CLOSE), waits up to ``timeout`` s for it to leave, closes."""
         self._channel.send(message)
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._channel.drained(), timeout)
-        except TimeoutError:
-            pass
         self.close()
 
 
@@ -208,8 +207,7 @@ class Publication(baseEventHandler):
             loop = asyncio.get_running_loop()
         except RuntimeError:
             raise RuntimeError(
-                f"publish({name!r}) needs a running event loop: call it from async code "
-                "(inside asyncio.run(...))"
+                f"publish({name!r}) needs a running event loop: call it from async code (inside asyncio.run(...))"
             ) from None
         gid = None if group is None else groupId(group)
         super().__init__(logger)
@@ -267,10 +265,8 @@ class Publication(baseEventHandler):
                 self._refused += 1
                 self._log.warning("refused pid %d: %s", pid, refusal)
                 sock.setblocking(False)
-                try:
+                with contextlib.suppress(OSError):
                     sock.send(encode(Kind.REFUSED, refusal.encode()))
-                except OSError:
-                    pass
                 sock.close()
                 continue
             program = _Program(self, sock, pid, uid)
@@ -284,9 +280,7 @@ class Publication(baseEventHandler):
             return None
         if self._group is not None and self._group in groupsOf(pid, gid):
             return None
-        allowed = f"user {describeUser(os.geteuid())}" + (
-            "" if self._group is None else f" and group {self._group}"
-        )
+        allowed = f"user {describeUser(os.geteuid())}" + ("" if self._group is None else f" and group {self._group}")
         return (
             f"user {describeUser(uid)} may not attach to stream {self.name!r}: it is published "
             f"for {allowed} only; the publisher can widen it with publish({self.name!r}, group=...)"
@@ -367,10 +361,12 @@ class Publication(baseEventHandler):
         number = self._child._itemMessagesFromChild - 1
         if number < self._itemsForwarded:
             self._rateLimitedLog.log(
-                "parentSide", logging.ERROR,
+                "parentSide",
+                logging.ERROR,
                 "%r published an item in the parent process, which attached programs of %r do not get",
-                self._child, self.name,
-            )  # fmt: skip
+                self._child,
+                self.name,
+            )
             return
         self._forwardLostItems(number)
         self._sendItem(number, item)
@@ -387,15 +383,25 @@ class Publication(baseEventHandler):
     def _announce(self, frame: Frame, ring: SharedRing, slot: int) -> None:
         payload = encodeFrame(
             FrameHeader(
-                ring.key, slot, frame.sequence, frame.timestamp, frame.writtenNs, frame.announcedNs, 0,
-                frame.deviceTimestamp, frame.dtype, frame.shape,
-            )  # fmt: skip
+                ring.key,
+                slot,
+                frame.sequence,
+                frame.timestamp,
+                frame.writtenNs,
+                frame.announcedNs,
+                0,
+                frame.deviceTimestamp,
+                frame.dtype,
+                frame.shape,
+            )
         )[HEADER.size :]
         if len(payload) > MAX_PAYLOAD:
             self._rateLimitedLog.log(
-                "tooManyDimensions", logging.ERROR, "a frame of shape %s cannot be published: too many dimensions",
+                "tooManyDimensions",
+                logging.ERROR,
+                "a frame of shape %s cannot be published: too many dimensions",
                 frame.shape,
-            )  # fmt: skip
+            )
             return
         self._announcer.reap()
         for program in self._programs:
@@ -428,10 +434,13 @@ class Publication(baseEventHandler):
         except Exception as error:
             pickled = None  # it keeps its place, so that nothing waits for it
             self._rateLimitedLog.log(
-                ("unpicklable", type(item)), logging.ERROR,
+                ("unpicklable", type(item)),
+                logging.ERROR,
                 "cannot publish a %s on %r: it does not pickle (%r); it was dropped",
-                type(item).__name__, self.name, error,
-            )  # fmt: skip
+                type(item).__name__,
+                self.name,
+                error,
+            )
         message = encode(Kind.ITEM, encodeItem(number, pickled))
         for program in self._programs:
             program.send(message)
@@ -489,10 +498,8 @@ class Publication(baseEventHandler):
         """Stops publishing: programs are told the stream closed, the socket is removed."""
         if self.closed:
             return
-        try:
+        with contextlib.suppress(KeyError):
             self._producer.unsubscribe(self._onItemListener)
-        except KeyError:
-            pass
         if self._socket.sock.fileno() >= 0:
             self._loop.remove_reader(self._socket.sock.fileno())
         self._socket.close()

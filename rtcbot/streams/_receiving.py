@@ -9,9 +9,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ..shm.announcements import NOT_YET, AnnouncementReader
 from ..shm.protocol import Kind, MessageReader, decodeRetire, decodeRing
 from ..shm.ring import SlotReader
-from ..shm.announcements import NOT_YET, AnnouncementReader
 
 _ITEM_NUMBER = 8
 

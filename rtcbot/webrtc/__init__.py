@@ -4,16 +4,15 @@ to a browser or another program, with data channels, video and audio.
 ``import rtcbot`` does not load this package; ``rtcbot.RTCConnection`` does, on first use.
 """
 
+import contextlib
 import importlib
 
 # OpenCV first, when installed: PyAV's wheels (aiortc's codecs, imported below) bundle a
 # libxcb of their own, and an OpenCV loaded after them binds its Qt window's xcb calls to
 # that copy, so that the first window (CVDisplay, also in a child forked from here, or
 # cv2.imshow) hangs while it opens (PyAV-Org/PyAV#1050, opencv/opencv#29195).
-try:
+with contextlib.suppress(ImportError):
     importlib.import_module("cv2")
-except ImportError:
-    pass
 
 from ._liveness import LinkState, LivenessStatistics
 from .connection import CloseReason, PeerGone, RTCConnection, Teardown

@@ -70,7 +70,9 @@ def _iceServers(servers: list[dict[str, Any]]) -> list[RTCIceServer]:
                 "each of iceServers is a dict {'urls': 'turn:host:3478', 'username': ..., 'credential': ...} "
                 f"(username and credential for TURN only), got {server!r}"
             )
-        made.append(RTCIceServer(urls=server["urls"], username=server.get("username"), credential=server.get("credential")))
+        made.append(
+            RTCIceServer(urls=server["urls"], username=server.get("username"), credential=server.get("credential"))
+        )
     return made
 
 
@@ -104,7 +106,9 @@ def _checkBitrate(codec: str | None, bitrate: int | None) -> None:
         raise ValueError("videoBitrate needs videoCodec: what an encoder accepts depends on it (VP8, H264)")
     low, high = BITRATE_RANGES[codec.upper()]
     if not isinstance(bitrate, int) or not low <= bitrate <= high:
-        raise ValueError(f"videoBitrate for {codec.upper()} must be a whole number from {low} to {high} bits/s, got {bitrate!r}")
+        raise ValueError(
+            f"videoBitrate for {codec.upper()} must be a whole number from {low} to {high} bits/s, got {bitrate!r}"
+        )
 
 
 class PeerGone(ConnectionError):
@@ -183,7 +187,9 @@ class RTCConnection(SubscriptionProducerConsumer[Any, Any]):
                 raise TypeError("give iceServers or rtcConfiguration, not both (iceServers is rtcConfiguration's list)")
             rtcConfiguration = RTCConfiguration(iceServers=_iceServers(iceServers))
         if videoCodec is not None and videoCodec.upper() not in VIDEO_CODECS:
-            raise ValueError(f"videoCodec must be one of {', '.join(VIDEO_CODECS)} (or None for any), got {videoCodec!r}")
+            raise ValueError(
+                f"videoCodec must be one of {', '.join(VIDEO_CODECS)} (or None for any), got {videoCodec!r}"
+            )
         _checkBitrate(videoCodec, videoBitrate)
         super().__init__(asyncio.Queue, asyncio.Queue, logger=_log, defaultAutosubscribe=True, ready=False)
         self._rtc = RTCPeerConnection(configuration=rtcConfiguration or RTCConfiguration(iceServers=[]))
@@ -423,7 +429,7 @@ class RTCConnection(SubscriptionProducerConsumer[Any, Any]):
             return
         try:
             loop.run_until_complete(asyncio.wait_for(self._tearDownNow(), STOPPED_LOOP_TEARDOWN_LIMIT))
-        except (asyncio.TimeoutError, RuntimeError) as error:  # RuntimeError: another loop runs in this thread
+        except (TimeoutError, RuntimeError) as error:  # RuntimeError: another loop runs in this thread
             self._log.warning("could not shut the connection down after its event loop stopped: %r", error)
 
     async def _tearDownNow(self) -> None:
@@ -443,4 +449,3 @@ class RTCConnection(SubscriptionProducerConsumer[Any, Any]):
 
     def _isTornDown(self) -> bool:
         return super()._isTornDown() and self._teardown is not None and self._teardown.done()
-

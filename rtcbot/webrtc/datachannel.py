@@ -33,9 +33,10 @@ class DataChannel(SubscriptionProducerConsumer[Any, Any]):
     made unordered).
 
     ``put_nowait(message)`` queues a message; until the channel opens, messages wait.
-    ``subscribe()`` gives the messages the peer sends from then on; ``get()`` all of them. With ``json=True`` (the default)
-    messages are JSON values, sent as JSON text; text that is not JSON arrives as a ``str``;
-    bytes go both ways as they are. Ready while the channel is open.
+    ``subscribe()`` gives the messages the peer sends from then on; ``get()`` all of them.
+    With ``json=True`` (the default) messages are JSON values, sent as JSON text; text that
+    is not JSON arrives as a ``str``; bytes go both ways as they are. Ready while the
+    channel is open.
     """
 
     def __init__(self, rtcDataChannel: RTCDataChannel, json: bool = True) -> None:

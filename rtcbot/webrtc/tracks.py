@@ -92,7 +92,11 @@ class SendingTrack(MediaStreamTrack):
                 item = self._newest(await self._source())
             except SubscriptionClosed:
                 break
-            if self.kind == "video" and self._minInterval and 0 < captureTime(item) - self._lastSentNs < self._minInterval:
+            if (
+                self.kind == "video"
+                and self._minInterval
+                and 0 < captureTime(item) - self._lastSentNs < self._minInterval
+            ):
                 self.skipped += 1
                 continue
             try:

@@ -84,9 +84,7 @@ async def test_a_producer_consumer_child_gets_a_queue_and_publishes_back(
 
 
 @pytest.mark.parametrize("startMethod", ["forkserver", "spawn"])
-def test_what_really_cannot_be_sent_is_named_and_starts_nothing(
-    startMethod: str, multiprocessingHelpers: None
-) -> None:
+def test_what_really_cannot_be_sent_is_named_and_starts_nothing(startMethod: str, multiprocessingHelpers: None) -> None:
     before = multiprocessing.active_children()
     with pytest.raises(TypeError, match=rf"Holder\.lock \(lock\).*'{startMethod}'.*does not pickle"):
         Holder(startMethod=startMethod)
@@ -94,7 +92,9 @@ def test_what_really_cannot_be_sent_is_named_and_starts_nothing(
 
 
 @pytest.mark.parametrize("startMethod", START_METHODS)
-async def test_the_child_sees_the_environment_of_when_it_started(startMethod: str, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_the_child_sees_the_environment_of_when_it_started(
+    startMethod: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The forkserver, started earlier, would hand its children its own old environment: a
     PULSE_SERVER or DISPLAY set since would be missing there, and a removed one still set."""
     # tests/conftest.py started the forkserver before any test

@@ -136,8 +136,6 @@ async def test_awaiting_onReady_when_already_ready_returns_at_once() -> None:
     await asyncio.wait_for(handler.onReady(), 0.1)
 
 
-
-
 def test_setReady_false_clears_ready_without_calling_listeners() -> None:
     handler = baseEventHandler()
     calls: list[int] = []

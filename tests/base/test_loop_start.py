@@ -118,10 +118,21 @@ for other in [source, *globals().get("alsoClose", [])]:
 def test_objects_made_before_the_loop_deliver(sourceKind: str, loopKind: str) -> None:
     program = PROGRAM.format(source=textwrap.dedent(SOURCES[sourceKind]), loop=textwrap.dedent(LOOPS[loopKind]))
     result = subprocess.run(
-        [sys.executable, "-X", "dev", "-W", "error",
-         "-W", "ignore:There is no current event loop:DeprecationWarning", "-c", program],
-        capture_output=True, text=True, timeout=45,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-X",
+            "dev",
+            "-W",
+            "error",
+            "-W",
+            "ignore:There is no current event loop:DeprecationWarning",
+            "-c",
+            program,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=45,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stderr == "", result.stderr
     wanted = 1 if sourceKind == "late ready listener" else 10

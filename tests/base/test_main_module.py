@@ -71,10 +71,20 @@ def _run(tmp_path: Path, program: str, method: str) -> subprocess.CompletedProce
     script = tmp_path / "program.py"
     script.write_text(textwrap.dedent(program))
     return subprocess.run(
-        [sys.executable, "-W", "error", "-W", "ignore:There is no current event loop:DeprecationWarning",
-         str(script), method],
-        capture_output=True, text=True, timeout=60, cwd=tmp_path,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-W",
+            "error",
+            "-W",
+            "ignore:There is no current event loop:DeprecationWarning",
+            str(script),
+            method,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
 
 
 METHODS = pytest.mark.parametrize("method", ["forkserver", "spawn"])

@@ -115,8 +115,10 @@ async def test_shape_and_dtype_changes_mid_stream_keep_old_frames_valid() -> Non
     for _ in range(4):
         try:
             frames.append(await asyncio.wait_for(shifter.get(), 10))
-        except SubscriptionClosed:
-            raise AssertionError(f"closed early: {shifter.error!r} {shifter.error.__cause__ if shifter.error else None}")
+        except SubscriptionClosed as closed:
+            raise AssertionError(
+                f"closed early: {shifter.error!r} {shifter.error.__cause__ if shifter.error else None}"
+            ) from closed
     await asyncio.wait_for(shifter, 10)
     assert [(f.shape, f.dtype) for f in frames] == [
         ((4, 4), np.uint8),

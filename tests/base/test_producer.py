@@ -29,9 +29,7 @@ def test_both_spellings_of_the_default_subscription_argument_work(keyword: str) 
 
 def test_conflicting_spellings_of_the_default_subscription_are_refused() -> None:
     with pytest.raises(TypeError, match="two spellings"):
-        SubscriptionProducer(
-            defaultSubscriptionClass=asyncio.Queue, defaultSubscriptionType=MostRecentSubscription
-        )
+        SubscriptionProducer(defaultSubscriptionClass=asyncio.Queue, defaultSubscriptionType=MostRecentSubscription)
 
 
 def test_positional_default_subscription_class_is_accepted() -> None:

@@ -18,8 +18,7 @@ from typing import Any
 
 import pytest
 
-from rtcbot.base import ProcessSubscriptionProducer, SubscriptionClosed
-from rtcbot.base import _forksafety
+from rtcbot.base import ProcessSubscriptionProducer, SubscriptionClosed, _forksafety
 
 from .processes import Counter, Forward
 

@@ -6,7 +6,7 @@ import asyncio
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
 BOARD = Path(__file__).with_name("serialboard.py")
@@ -19,8 +19,9 @@ async def plugged(link: Path, *arguments: str) -> AsyncIterator[subprocess.Popen
     board = await asyncio.to_thread(
         subprocess.Popen,
         [sys.executable, str(BOARD), "--link", str(link), *arguments],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-    )  # fmt: skip
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
     try:
         assert board.stdout is not None
         line = await asyncio.wait_for(asyncio.to_thread(board.stdout.readline), 10)
@@ -44,7 +45,5 @@ async def unplug(board: subprocess.Popen[bytes]) -> None:
     await asyncio.to_thread(board.wait, 10)
     for pipe in (board.stdin, board.stdout):
         if pipe is not None:
-            try:
+            with suppress(BrokenPipeError):
                 pipe.close()
-            except BrokenPipeError:
-                pass

@@ -176,9 +176,7 @@ class _FailingSpeaker(_CallbackFailsAfterTenBlocks, Speaker):
 
 
 @pytest.mark.parametrize("deviceClass", [_FailingMicrophone, _FailingSpeaker])
-async def test_a_stream_that_portaudio_stopped_is_an_error_not_a_hang(
-    audioRig: AudioRig, deviceClass: type
-) -> None:
+async def test_a_stream_that_portaudio_stopped_is_an_error_not_a_hang(audioRig: AudioRig, deviceClass: type) -> None:
     device = deviceClass(blocksize=256)
     error = await device.onError()
     await device

@@ -230,10 +230,24 @@ class LiveStream:
 
     def __init__(self, path: Path, first: int, count: int) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.devices.y4mwriter", str(path), "--width", str(WIDTH),
-             "--height", str(HEIGHT), "--fps", "60", "--first", str(first), "--count", str(count)],
+            [
+                sys.executable,
+                "-m",
+                "tests.devices.y4mwriter",
+                str(path),
+                "--width",
+                str(WIDTH),
+                "--height",
+                str(HEIGHT),
+                "--fps",
+                "60",
+                "--first",
+                str(first),
+                "--count",
+                str(count),
+            ],
             cwd=Path(__file__).parents[2],
-        )  # fmt: skip
+        )
 
     async def finished(self) -> None:
         await asyncio.to_thread(self.process.wait, 20)

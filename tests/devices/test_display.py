@@ -63,7 +63,9 @@ async def test_the_display_shows_the_latest_camera_frame(xDisplay: XDisplay) -> 
     try:
         await camera.onClose()
         await camera
-        await _windowShows(xDisplay, "camera", lambda shot: shot is not None and decodeStamp(shot[:, :, ::-1]) == (19, 19))
+        await _windowShows(
+            xDisplay, "camera", lambda shot: shot is not None and decodeStamp(shot[:, :, ::-1]) == (19, 19)
+        )
     finally:
         display.close()
         await display

@@ -34,12 +34,11 @@ def report(*events: tuple[int, int, int]) -> bytes:
 
 async def test_gamepad_events_are_rtcbots_dicts_without_the_sync_reports(tmp_path: Path) -> None:
     link = tmp_path / "event7"
-    async with plugged(link, "--sketch", "relay") as device:
-        async with Gamepad(device=str(link)) as gamepad:
-            await asyncio.wait_for(gamepad.onReady(), 10)
-            subscription = gamepad.subscribe()  # RTCBot's first get() subscribes; this does it before sending
-            await send(device, report((EV_KEY, BTN_SOUTH, 1), (EV_ABS, ABS_Y, -1)) + report((EV_KEY, BTN_SOUTH, 0)))
-            events = [await asyncio.wait_for(subscription.get(), 5) for _ in range(3)]
+    async with plugged(link, "--sketch", "relay") as device, Gamepad(device=str(link)) as gamepad:
+        await asyncio.wait_for(gamepad.onReady(), 10)
+        subscription = gamepad.subscribe()  # RTCBot's first get() subscribes; this does it before sending
+        await send(device, report((EV_KEY, BTN_SOUTH, 1), (EV_ABS, ABS_Y, -1)) + report((EV_KEY, BTN_SOUTH, 0)))
+        events = [await asyncio.wait_for(subscription.get(), 5) for _ in range(3)]
     assert events == [
         {"timestamp": 1552629513.7494, "code": "BTN_SOUTH", "state": 1, "event": "Key"},
         {"timestamp": 1552629513.7494, "code": "ABS_Y", "state": -1, "event": "Absolute"},
@@ -49,7 +48,10 @@ async def test_gamepad_events_are_rtcbots_dicts_without_the_sync_reports(tmp_pat
 
 async def test_mouse_and_keyboard_and_a_record_split_across_two_reads(tmp_path: Path) -> None:
     mouseLink, keyboardLink = tmp_path / "event1", tmp_path / "event2"
-    async with plugged(mouseLink, "--sketch", "relay") as mouseDevice, plugged(keyboardLink, "--sketch", "relay") as keys:
+    async with (
+        plugged(mouseLink, "--sketch", "relay") as mouseDevice,
+        plugged(keyboardLink, "--sketch", "relay") as keys,
+    ):
         async with Mouse(device=str(mouseLink)) as mouse, Keyboard(device=str(keyboardLink)) as keyboard:
             await asyncio.wait_for(asyncio.gather(mouse.onReady(), keyboard.onReady()), 10)
             mouseEvents, keyboardEvents = mouse.subscribe(), keyboard.subscribe()  # as get() would, at once
@@ -60,8 +62,10 @@ async def test_mouse_and_keyboard_and_a_record_split_across_two_reads(tmp_path: 
             moved = [await asyncio.wait_for(mouseEvents.get(), 5) for _ in range(3)]
             typed = [await asyncio.wait_for(keyboardEvents.get(), 5) for _ in range(3)]
     assert [(e["code"], e["state"], e["event"]) for e in moved] == [
-        ("MSC_SCAN", 589825, "Misc"), ("BTN_LEFT", 1, "Key"), ("REL_X", -2, "Relative")
-    ]  # fmt: skip
+        ("MSC_SCAN", 589825, "Misc"),
+        ("BTN_LEFT", 1, "Key"),
+        ("REL_X", -2, "Relative"),
+    ]
     assert [(e["code"], e["state"]) for e in typed] == [("KEY_A", 1), ("KEY_A", 2), ("KEY_A", 0)]
 
 

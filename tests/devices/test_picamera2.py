@@ -37,9 +37,15 @@ async def test_frames_come_configured_flipped_stamped_and_in_shared_memory(fakeP
         for _ in range(10):
             frame = await frames.get()
             received.append(
-                (decodeStamp(frame), frame.shape, frame.timestamp, frame.deviceTimestamp, frame.receivedNs,
-                 inSharedMemory(frame, memfdRegions()))
-            )  # fmt: skip
+                (
+                    decodeStamp(frame),
+                    frame.shape,
+                    frame.timestamp,
+                    frame.deviceTimestamp,
+                    frame.receivedNs,
+                    inSharedMemory(frame, memfdRegions()),
+                )
+            )
             del frame
     finally:
         camera.close()

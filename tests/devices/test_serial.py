@@ -43,13 +43,19 @@ async def test_lines_both_ways_after_the_start_bytes_with_the_boot_noise_skipped
 
 async def test_structs_as_dicts_both_ways_as_in_the_full_example_of_rtcbots_docs(tmp_path: Path) -> None:
     link = tmp_path / "ttyACM0"
-    async with plugged(link, "--sketch", "structs"):
-        async with SerialConnection(
-            url=str(link), writeFormat="<HB", writeKeys=["value1", "value2"], readFormat="<BH", readKeys=["value1", "value2"]
-        ) as conn:
-            for value in (1003, 0, 65535):
-                conn.put_nowait({"value1": value, "value2": 2})
-                assert await asyncio.wait_for(conn.get(), 5) == {"value1": 2, "value2": value}
+    async with (
+        plugged(link, "--sketch", "structs"),
+        SerialConnection(
+            url=str(link),
+            writeFormat="<HB",
+            writeKeys=["value1", "value2"],
+            readFormat="<BH",
+            readKeys=["value1", "value2"],
+        ) as conn,
+    ):
+        for value in (1003, 0, 65535):
+            conn.put_nowait({"value1": value, "value2": 2})
+            assert await asyncio.wait_for(conn.get(), 5) == {"value1": 2, "value2": value}
 
 
 async def test_tuples_without_keys_and_one_struct_split_over_two_reads(tmp_path: Path) -> None:
@@ -66,27 +72,25 @@ async def test_tuples_without_keys_and_one_struct_split_over_two_reads(tmp_path:
 
 async def test_raw_mode_gives_the_bytes_as_they_come(tmp_path: Path) -> None:
     link = tmp_path / "ttyACM0"
-    async with plugged(link):
-        async with SerialConnection(str(link), readFormat=None) as conn:
-            conn.put_nowait(b"A")
-            received = b""
-            while received.count(b"\n") < 1:
-                chunk = await asyncio.wait_for(conn.get(), 5)
-                assert isinstance(chunk, bytes) and chunk
-                received += chunk
-            assert received == b"I received: 65\r\n"
+    async with plugged(link), SerialConnection(str(link), readFormat=None) as conn:
+        conn.put_nowait(b"A")
+        received = b""
+        while received.count(b"\n") < 1:
+            chunk = await asyncio.wait_for(conn.get(), 5)
+            assert isinstance(chunk, bytes) and chunk
+            received += chunk
+        assert received == b"I received: 65\r\n"
 
 
 async def test_every_line_of_a_fast_board_arrives_in_order(tmp_path: Path) -> None:
     link = tmp_path / "ttyACM0"
     count = 5000
-    async with plugged(link, "--sketch", "talk", "--lines", str(count)):
-        async with SerialConnection(str(link)) as conn:
-            lines = []
-            for number in range(count):
-                lines.append(await asyncio.wait_for(conn.get(), 5))
-                if number % 20 == 0:
-                    await asyncio.sleep(0)  # a get() of a waiting line does not yield: this test would hold the loop
+    async with plugged(link, "--sketch", "talk", "--lines", str(count)), SerialConnection(str(link)) as conn:
+        lines = []
+        for number in range(count):
+            lines.append(await asyncio.wait_for(conn.get(), 5))
+            if number % 20 == 0:
+                await asyncio.sleep(0)  # a get() of a waiting line does not yield: this test would hold the loop
     assert lines == [b"line %d" % number for number in range(count)]
 
 
@@ -141,9 +145,8 @@ async def test_a_struct_cut_by_the_unplug_is_dropped_and_counted_never_delivered
     lines = SerialDecoder("\n", None, None)
     assert lines.feed(b"x" * (MAX_LINE_BYTES + 1)) == [] and lines.partialMessages == 1
     assert lines.feed(b"tail\nok\n") == [b"tail", b"ok"]
-    async with plugged(link, "--sketch", "talk", "--lines", "1"):
-        async with SerialConnection(str(link)) as conn:
-            assert await asyncio.wait_for(conn.get(), 5) == b"line 0"
+    async with plugged(link, "--sketch", "talk", "--lines", "1"), SerialConnection(str(link)) as conn:
+        assert await asyncio.wait_for(conn.get(), 5) == b"line 0"
 
 
 async def test_made_before_the_loop_runs_as_rtcbots_programs_do(tmp_path: Path) -> None:
@@ -182,17 +185,19 @@ async def test_bad_input_gets_a_clear_error_and_loses_nothing(tmp_path: Path) ->
     with pytest.raises(ValueError, match="needs a struct"):
         SerialConnection("/dev/null", readKeys=["a"])
     link = tmp_path / "ttyACM0"
-    async with plugged(link, "--sketch", "structs"):
-        async with SerialConnection(str(link), writeFormat="<HB", writeKeys=["value1", "value2"], readFormat="<BH") as conn:
-            with pytest.raises(TypeError, match="value2"):
-                conn.put_nowait({"value1": 1})
-            with pytest.raises(ValueError, match="does not fit"):
-                conn.put_nowait({"value1": -1, "value2": 2})
-            with pytest.raises(TypeError, match="needs a dict"):
-                conn.put_nowait("text")
-            conn.put_nowait({"value1": 300, "value2": 4})
-            assert await asyncio.wait_for(conn.get(), 5) == (4, 300)
-            assert conn.statistics().received == 1
+    async with (
+        plugged(link, "--sketch", "structs"),
+        SerialConnection(str(link), writeFormat="<HB", writeKeys=["value1", "value2"], readFormat="<BH") as conn,
+    ):
+        with pytest.raises(TypeError, match="value2"):
+            conn.put_nowait({"value1": 1})
+        with pytest.raises(ValueError, match="does not fit"):
+            conn.put_nowait({"value1": -1, "value2": 2})
+        with pytest.raises(TypeError, match="needs a dict"):
+            conn.put_nowait("text")
+        conn.put_nowait({"value1": 300, "value2": 4})
+        assert await asyncio.wait_for(conn.get(), 5) == (4, 300)
+        assert conn.statistics().received == 1
 
 
 async def test_items_of_a_subscription_that_do_not_fit_are_skipped_and_counted(tmp_path: Path) -> None:
@@ -200,16 +205,21 @@ async def test_items_of_a_subscription_that_do_not_fit_are_skipped_and_counted(t
     source: asyncio.Queue[object] = asyncio.Queue()
     for item in ({"value1": 1}, {"value1": 5, "value2": 6}):
         source.put_nowait(item)
-    async with plugged(link, "--sketch", "structs"):
-        async with SerialConnection(str(link), writeFormat="<HB", writeKeys=["value1", "value2"], readFormat="<BH") as conn:
-            conn.putSubscription(source)
-            assert await asyncio.wait_for(conn.get(), 5) == (6, 5)
-            assert conn.statistics().unsendable == 1
+    async with (
+        plugged(link, "--sketch", "structs"),
+        SerialConnection(str(link), writeFormat="<HB", writeKeys=["value1", "value2"], readFormat="<BH") as conn,
+    ):
+        conn.putSubscription(source)
+        assert await asyncio.wait_for(conn.get(), 5) == (6, 5)
+        assert conn.statistics().unsendable == 1
 
 
 def test_importing_rtcbot_arduino_loads_no_serial_library() -> None:
     result = subprocess.run(
         [sys.executable, "-c", "import sys, rtcbot.arduino; print('serial' in sys.modules, 'termios' in sys.modules)"],
-        capture_output=True, text=True, check=True, env={**os.environ},
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ},
+    )
     assert result.stdout.split() == ["False", "True"]

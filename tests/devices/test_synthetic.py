@@ -7,10 +7,9 @@ import asyncio
 import numpy as np
 import pytest
 
-from rtcbot_tools.usage import residentMb
-
 from rtcbot import Frame, MostRecentSubscription, SubscriptionClosed, SyntheticCamera
 from rtcbot.devices.testpattern import decodeStamp, drawPattern
+from rtcbot_tools.usage import residentMb
 
 from .memory import inSharedMemory, memfdRegions
 
@@ -110,7 +109,6 @@ def test_the_default_subscription_keeps_only_the_latest_frame() -> None:
     camera.close()
 
 
-
 @pytest.mark.loop_timeout(40)
 async def test_three_subscribers_at_1080p30_for_10_s_see_no_torn_frame_and_memory_stays_flat() -> None:
     camera = SyntheticCamera(1920, 1080, fps=30)
@@ -146,7 +144,7 @@ async def test_three_subscribers_at_1080p30_for_10_s_see_no_torn_frame_and_memor
         camera.close()
         await camera
     assert not torn, f"torn frames (sequence, (top, bottom)): {torn[:5]}"
-    delivered = [end - start for start, end in zip(startCounts, endCounts)]
+    delivered = [end - start for start, end in zip(startCounts, endCounts, strict=True)]
     assert min(delivered[:2]) >= 295, f"the callback subscribers saw every frame of 10 s: {delivered}"
     assert delivered[2] >= 150, f"the latest-frame reader kept up: {delivered}"
     assert camera.statistics().fromChild.dropped["slotsFull"] == 0

@@ -7,6 +7,7 @@ path (a FIFO), paced at a frame rate, the way ffmpeg -re would. Run as a script:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 
 import cv2
@@ -37,10 +38,8 @@ def main() -> None:
     parser.add_argument("--first", type=int, default=0)
     parser.add_argument("--count", type=int, default=1_000_000)
     arguments = parser.parse_args()
-    try:
+    with contextlib.suppress(BrokenPipeError):  # the reader went away
         writeStream(arguments.path, arguments.width, arguments.height, arguments.fps, arguments.first, arguments.count)
-    except BrokenPipeError:
-        pass  # the reader went away
 
 
 if __name__ == "__main__":

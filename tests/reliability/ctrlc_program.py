@@ -7,6 +7,7 @@ test interrupts it. It prints its children's pids once everything runs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 
@@ -31,7 +32,5 @@ async def main(video: str) -> None:
 
 
 if __name__ == "__main__":
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main(sys.argv[1]))
-    except KeyboardInterrupt:
-        pass

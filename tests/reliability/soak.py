@@ -67,8 +67,10 @@ class LatencyHistogram:
             name: min(upper[int(np.searchsorted(cumulative, share))], self.maximum / 1e6)
             for name, share in (("p50", 0.5), ("p99", 0.99), ("p99.9", 0.999))
         }
-        return (f"{total} deliveries; at most p50 {marks['p50']:.2f} ms, p99 {marks['p99']:.2f} ms, "
-                f"p99.9 {marks['p99.9']:.2f} ms (bin edges); max {self.maximum / 1e6:.2f} ms")  # fmt: skip
+        return (
+            f"{total} deliveries; at most p50 {marks['p50']:.2f} ms, p99 {marks['p99']:.2f} ms, "
+            f"p99.9 {marks['p99.9']:.2f} ms (bin edges); max {self.maximum / 1e6:.2f} ms"
+        )
 
 
 def percentilesMs(values: list[int]) -> str:
@@ -106,24 +108,35 @@ async def soak(seconds: float, every: float, width: int, height: int, fps: float
                 firstMemory.setdefault(name, value)
             published, transport = camera.statistics().published, camera.statistics().fromChild.dropped
             mic, out = microphone.audioStatus, speaker.audioStatus
-            print(f"[{time.monotonic() - started:7.1f} s] camera: {published - publishedBefore} frames, "
-                  f"{transport['slotsFull']} dropped in transport; 4 subscribers: {seen.frames} deliveries, "
-                  f"{percentilesMs(seen.latencies)}")  # fmt: skip
+            print(
+                f"[{time.monotonic() - started:7.1f} s] camera: {published - publishedBefore} frames, "
+                f"{transport['slotsFull']} dropped in transport; 4 subscribers: {seen.frames} deliveries, "
+                f"{percentilesMs(seen.latencies)}"
+            )
             publishedBefore = published
-            print(f"           display: {len(shown)} shown, capture → shown "
-                  f"{percentilesMs([row.shown - row.captured for row in shown])}")  # fmt: skip
+            print(
+                f"           display: {len(shown)} shown, capture → shown "
+                f"{percentilesMs([row.shown - row.captured for row in shown])}"
+            )
             if mic is not None and out is not None:
-                print(f"           microphone → speaker: {microphone.statistics().published} blocks, mic overflows "
-                      f"{mic.overflows}, speaker underruns {out.underruns}, trimmed {out.framesTrimmed} samples")  # fmt: skip
-            print("           resident memory (MB): " + ", ".join(f"{name} {value:.1f}" for name, value in memory.items()),
-                  flush=True)  # fmt: skip
+                print(
+                    f"           microphone → speaker: {microphone.statistics().published} blocks, mic overflows "
+                    f"{mic.overflows}, speaker underruns {out.underruns}, trimmed {out.framesTrimmed} samples"
+                )
+            print(
+                "           resident memory (MB): "
+                + ", ".join(f"{name} {value:.1f}" for name, value in memory.items()),
+                flush=True,
+            )
             for device in everything:
                 if device.closed:
                     raise SystemExit(f"{type(device).__name__} closed: {device.error}")
         print(f"\nsoak of {seconds:g} s: camera → subscribers {overall.summary()}")
         final = {usage.name: usage.rssMb for usage in watch.usage()}
-        print("resident memory growth since the first report (MB): "
-              + ", ".join(f"{name} {final[name] - firstMemory.get(name, final[name]):+.1f}" for name in final))  # fmt: skip
+        print(
+            "resident memory growth since the first report (MB): "
+            + ", ".join(f"{name} {final[name] - firstMemory.get(name, final[name]):+.1f}" for name in final)
+        )
     finally:
         for reader in readers:
             reader.cancel()

@@ -13,9 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from rtcbot_tools.usage import residentMb
-
 from rtcbot import Frame, MostRecentSubscription, SyntheticCamera
+from rtcbot_tools.usage import residentMb
 
 FPS = 200
 PHASE_S = 0.5

@@ -36,8 +36,12 @@ def test_ctrl_c_ends_everything_cleanly(whole: bool, video: Path, audioRig: Audi
     with adoptingOrphans(children):
         program = subprocess.Popen(
             [sys.executable, "-m", "tests.reliability.ctrlc_program", str(video)],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-        )  # fmt: skip
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
         try:
             assert program.stdout is not None
             line = program.stdout.readline()

@@ -14,10 +14,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from rtcbot_tools.usage import residentMb
-
 from rtcbot import SyntheticCamera
 from rtcbot.base.multiprocess import ChildProcessDied
+from rtcbot_tools.usage import residentMb
 
 from ..base.processes import Echo
 from .workers import Drain
@@ -67,7 +66,9 @@ async def test_every_killed_child_is_reported_within_100_ms_and_nothing_is_left(
         if cycle == 20:
             residentAfterWarmUp = residentMb()
     growth = residentMb() - residentAfterWarmUp
-    print(f"{CYCLES} kills: reported after p50 {np.median(delays) * 1e3:.2f} ms, max {max(delays) * 1e3:.2f} ms; "
-          f"resident memory grew {growth:.1f} MB")  # fmt: skip
+    print(
+        f"{CYCLES} kills: reported after p50 {np.median(delays) * 1e3:.2f} ms, max {max(delays) * 1e3:.2f} ms; "
+        f"resident memory grew {growth:.1f} MB"
+    )
     assert max(delays) < 0.1, sorted(delays)[-5:]
     assert growth < 10, f"resident memory grew by {growth:.1f} MB over {CYCLES} cycles"

@@ -24,8 +24,11 @@ def streamer(countFile: Path) -> Iterator[tuple[subprocess.Popen[str], list[int]
     """Runs tests.reliability.streamer; yields it and [its pid, its children's pids]."""
     program = subprocess.Popen(
         [sys.executable, "-m", "tests.reliability.streamer", str(countFile)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert program.stdout is not None
         line = program.stdout.readline()

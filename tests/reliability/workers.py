@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import zlib
 from typing import Any
@@ -97,7 +98,5 @@ class Commanded(ThreadedSubscriptionProducer):
     def _producer(self) -> None:
         self._setReady(True)
         while not self._shouldClose:
-            try:
+            with contextlib.suppress(queue.Empty):
                 self._put_nowait(self.commands.get(timeout=0.05))
-            except queue.Empty:
-                pass

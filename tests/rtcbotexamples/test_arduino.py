@@ -23,12 +23,28 @@ async def test_arduino_basic_waits_for_the_start_bytes_then_sends_and_prints_the
     program = await asyncio.to_thread(_example, "arduino/basic.py", tmp_path)  # reads the sdist
     port = tmp_path / "ttyACM0"
     async with plugged(port, "--sketch", "lines", "--noise", "40", "--start", "c069"):
-        environment = {**os.environ, "PYTHONPATH": str(SITE), "PYTHONUNBUFFERED": "1", "RTCBOT_EXAMPLE_SERIAL": str(port)}
+        environment = {
+            **os.environ,
+            "PYTHONPATH": str(SITE),
+            "PYTHONUNBUFFERED": "1",
+            "RTCBOT_EXAMPLE_SERIAL": str(port),
+        }
         process = await asyncio.to_thread(
             subprocess.Popen,
-            [sys.executable, "-W", "error", "-W", "ignore:There is no current event loop:DeprecationWarning", str(program)],
-            cwd=tmp_path, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-W",
+                "error",
+                "-W",
+                "ignore:There is no current event loop:DeprecationWarning",
+                str(program),
+            ],
+            cwd=tmp_path,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         assert process.stdout is not None
         try:
             lines = [await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), 10) for _ in range(4)]

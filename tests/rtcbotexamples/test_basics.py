@@ -25,8 +25,12 @@ def _runExample(program: Path) -> subprocess.Popen[str]:
     environment = {**os.environ, "PYTHONPATH": str(SITE), "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen(
         [sys.executable, "-W", "error", "-W", "ignore:There is no current event loop:DeprecationWarning", str(program)],
-        cwd=program.parent, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        cwd=program.parent,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _interrupted(process: subprocess.Popen[str]) -> str:

@@ -21,9 +21,8 @@ import subprocess
 import time
 import wave
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
@@ -102,7 +101,9 @@ class SpeakerOutput:
                 heard = await asyncio.to_thread(_toneIn, np.concatenate(window), amplitude)
         after = np.concatenate([await self._chunk() for _ in range(20)])
         blockPeaks = np.abs(after).reshape(-1, SAMPLERATE // 100).max(axis=1)
-        assert np.mean(blockPeaks > 0.8 * amplitude) >= 0.95, f"the tone broke off: 10 ms peaks {np.round(blockPeaks, 2)}"
+        assert np.mean(blockPeaks > 0.8 * amplitude) >= 0.95, (
+            f"the tone broke off: 10 ms peaks {np.round(blockPeaks, 2)}"
+        )
         return heard
 
 
@@ -116,9 +117,21 @@ def _toneIn(recording: np.ndarray, amplitude: float) -> Tone | None:
 @asynccontextmanager
 async def speakerOutput() -> AsyncIterator[SpeakerOutput]:
     recorder = await asyncio.create_subprocess_exec(
-        "parec", "--raw", "--latency-msec=20", "-d", "loop.monitor", "--rate", str(SAMPLERATE), "--channels", "1",
-        "--format", "float32le", stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        "parec",
+        "--raw",
+        "--latency-msec=20",
+        "-d",
+        "loop.monitor",
+        "--rate",
+        str(SAMPLERATE),
+        "--channels",
+        "1",
+        "--format",
+        "float32le",
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         yield SpeakerOutput(recorder)
     finally:
@@ -129,10 +142,8 @@ async def speakerOutput() -> AsyncIterator[SpeakerOutput]:
 def _openPidfds(process: subprocess.Popen[str]) -> dict[int, int]:
     pidfds = {}
     for pid in descendantPids(process.pid):  # reads /proc: off the event loop
-        try:
+        with suppress(ProcessLookupError):
             pidfds[pid] = os.pidfd_open(pid)
-        except ProcessLookupError:
-            pass
     return pidfds
 
 
@@ -310,17 +321,16 @@ async def test_browser_audiovideo_shows_and_plays_the_browsers_camera_and_microp
     ]
     program = await asyncio.to_thread(_example, "streaming/browser_audiovideo.py", tmp_path)
     # The browser starts first: its start-up, on both cores, would starve the example's speaker.
-    async with chromiumPage(fakeDevices) as page:
-        async with served(program, _noProblemsButXruns) as (address, _):
-            ready = asyncio.ensure_future(_consoleMessage(page, "Ready!"))
-            await page.goto(address)
-            await ready
-            shown, seen = await asyncio.to_thread(
-                _windowShowsThePattern, xDisplay, (height, width), 20, tmp_path / "window.png"
-            )
-            if shown is not None:
-                async with speakerOutput() as output:
-                    heard = await output.waitForTone(TONE_HZ, TONE_AMPLITUDE)
+    async with chromiumPage(fakeDevices) as page, served(program, _noProblemsButXruns) as (address, _):
+        ready = asyncio.ensure_future(_consoleMessage(page, "Ready!"))
+        await page.goto(address)
+        await ready
+        shown, seen = await asyncio.to_thread(
+            _windowShowsThePattern, xDisplay, (height, width), 20, tmp_path / "window.png"
+        )
+        if shown is not None:
+            async with speakerOutput() as output:
+                heard = await output.waitForTone(TONE_HZ, TONE_AMPLITUDE)
     # Asserted once the example ended: what it said on stderr is checked (and shown) first.
     assert shown is not None, f"CVDisplay's window never showed the browser's camera (the pattern); last {seen}"
     print(f"the window shows frame {shown}; the speaker plays {heard}")
@@ -328,11 +338,10 @@ async def test_browser_audiovideo_shows_and_plays_the_browsers_camera_and_microp
 
 async def test_basicserver_serves_its_page_whose_button_logs_a_click(tmp_path: Path) -> None:
     program = await asyncio.to_thread(_example, "webrtc/basicserver.py", tmp_path)
-    async with served(program) as (address, _):
-        async with chromiumPage() as page:
-            await page.goto(address)
-            assert await page.title() == "RTCBot: Basic"
-            assert await page.inner_text("h1") == "Click the Button"
-            clicked = asyncio.ensure_future(_consoleMessage(page, "I was just clicked!"))
-            await page.click("#mybutton")
-            assert await clicked == "I was just clicked!"
+    async with served(program) as (address, _), chromiumPage() as page:
+        await page.goto(address)
+        assert await page.title() == "RTCBot: Basic"
+        assert await page.inner_text("h1") == "Click the Button"
+        clicked = asyncio.ensure_future(_consoleMessage(page, "I was just clicked!"))
+        await page.click("#mybutton")
+        assert await clicked == "I was just clicked!"

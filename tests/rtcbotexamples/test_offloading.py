@@ -6,8 +6,8 @@ substitutes the camera (the synthetic pattern), the ports (the robot's, and desk
 
 from __future__ import annotations
 
-import asyncio
 import ast
+import asyncio
 import os
 import signal
 import subprocess
@@ -47,14 +47,28 @@ async def test_offloading_desktop_shows_the_robots_camera_and_drives_it_with_the
     async with plugged(node, "--sketch", "relay") as gamepad, served(robot) as (address, robotProcess):
         port = address.rstrip("/").rsplit(":", 1)[1]
         environment = {
-            **os.environ, "PYTHONPATH": str(SITE), "PYTHONUNBUFFERED": "1",
-            "RTCBOT_EXAMPLE_SERVER_PORT": port, "RTCBOT_EXAMPLE_GAMEPAD": str(node),
-        }  # fmt: skip
+            **os.environ,
+            "PYTHONPATH": str(SITE),
+            "PYTHONUNBUFFERED": "1",
+            "RTCBOT_EXAMPLE_SERVER_PORT": port,
+            "RTCBOT_EXAMPLE_GAMEPAD": str(node),
+        }
         desktop = await asyncio.to_thread(
             subprocess.Popen,
-            [sys.executable, "-W", "error", "-W", "ignore:There is no current event loop:DeprecationWarning", str(desktopProgram)],
-            cwd=tmp_path, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-W",
+                "error",
+                "-W",
+                "ignore:There is no current event loop:DeprecationWarning",
+                str(desktopProgram),
+            ],
+            cwd=tmp_path,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             await asyncio.wait_for(_showsThePatternLarger(xDisplay, desktop), 30)
             await send(gamepad, report((EV_KEY, BTN_SOUTH, 1)))

@@ -28,6 +28,7 @@ SITE = Path(__file__).parent / "site"
 
 pytestmark = [pytest.mark.loop_timeout(60), pytest.mark.timeout(90)]
 
+
 def _example(name: str, into: Path) -> Path:
     """One example program of the sdist, written to ``into``."""
     if not SDIST.exists():
@@ -58,8 +59,12 @@ async def served(
     process = await asyncio.to_thread(
         subprocess.Popen,
         [sys.executable, "-W", "error", "-W", "ignore:There is no current event loop:DeprecationWarning", str(program)],
-        cwd=program.parent, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        cwd=program.parent,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert process.stdout is not None and process.stderr is not None
     try:
         first = await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), 30)
@@ -106,10 +111,9 @@ async def _consoleMessage(page: Any, starting: str) -> str:
 
 
 async def test_streaming_video_shows_the_camera_in_the_browser(tmp_path: Path) -> None:
-    async with served(_example("streaming/video.py", tmp_path)) as (address, _):
-        async with chromiumPage() as page:
-            await page.goto(address)
-            await _assertShowsThePattern(page)
+    async with served(_example("streaming/video.py", tmp_path)) as (address, _), chromiumPage() as page:
+        await page.goto(address)
+        await _assertShowsThePattern(page)
 
 
 async def test_multiconnect_shows_the_camera_on_two_pages_at_once(tmp_path: Path) -> None:

@@ -61,32 +61,37 @@ async def test_keyboard_prints_each_key_the_browser_sends(tmp_path: Path) -> Non
 
 
 async def test_rc_shows_the_camera_and_prints_what_wasd_make(tmp_path: Path) -> None:
-    async with served(_example("remotecontrol/rc.py", tmp_path)) as (address, process):
-        async with chromiumPage() as page:
-            await _openAndWaitUntilReady(page, address)
-            await _assertShowsThePattern(page)
-            states = []
-            for action in ["down w", "down a", "up w", "down d", "up a", "down s", "up s", "up d"]:
-                upOrDown, key = action.split()
-                await getattr(page.keyboard, upOrDown)(key)
-                states.append(await _printed(process, ""))
+    async with served(_example("remotecontrol/rc.py", tmp_path)) as (address, process), chromiumPage() as page:
+        await _openAndWaitUntilReady(page, address)
+        await _assertShowsThePattern(page)
+        states = []
+        for action in ["down w", "down a", "up w", "down d", "up a", "down s", "up s", "up d"]:
+            upOrDown, key = action.split()
+            await getattr(page.keyboard, upOrDown)(key)
+            states.append(await _printed(process, ""))
     assert [(s["forward"], s["leftright"]) for s in states] == [
-        (1, 0), (1, -1), (0, -1), (0, 0), (0, 1), (-1, 1), (0, 1), (0, 0),
-    ]  # fmt: skip
+        (1, 0),
+        (1, -1),
+        (0, -1),
+        (0, 0),
+        (0, 1),
+        (-1, 1),
+        (0, 1),
+        (0, 0),
+    ]
     assert all(set(s) == {"forward", "leftright"} for s in states), states
 
 
 async def test_gamepad_prints_each_button_and_axis_event(tmp_path: Path) -> None:
-    async with served(_example("remotecontrol/gamepad.py", tmp_path)) as (address, process):
-        async with chromiumPage() as page:
-            await page.add_init_script(GAMEPAD_STAND_IN)
-            await _openAndWaitUntilReady(page, address)
-            await page.evaluate("standIn.connect(0)")
-            await _polls(page, 2)  # seen as it is: its starting state
-            events = []
-            for change in ["standIn.press(0, 0, true)", "standIn.move(0, 1, -0.5)", "standIn.press(0, 0, false)"]:
-                await page.evaluate(change)
-                events.append(await _printed(process, "key press "))
+    async with served(_example("remotecontrol/gamepad.py", tmp_path)) as (address, process), chromiumPage() as page:
+        await page.add_init_script(GAMEPAD_STAND_IN)
+        await _openAndWaitUntilReady(page, address)
+        await page.evaluate("standIn.connect(0)")
+        await _polls(page, 2)  # seen as it is: its starting state
+        events = []
+        for change in ["standIn.press(0, 0, true)", "standIn.move(0, 1, -0.5)", "standIn.press(0, 0, false)"]:
+            await page.evaluate(change)
+            events.append(await _printed(process, "key press "))
     assert events == [
         {"type": "btn0", "value": True},
         {"type": "axis1", "value": -0.5},

@@ -126,10 +126,8 @@ class Ticker:
 
     async def stop(self) -> None:
         self._task.cancel()
-        try:
+        with suppress(asyncio.CancelledError):
             await self._task
-        except asyncio.CancelledError:
-            pass
 
 
 # --- ordinary messages ----------------------------------------------------------------------
@@ -233,7 +231,7 @@ async def test_severalFdsArriveInOrder() -> None:
                 child.send(encode(Kind.NEW_RING, bytes([index])), readEnd)
             await end.until(lambda: len(end.fds) == len(pipes))
             assert [payload for _, payload in end.received] == [bytes([i]) for i in range(len(pipes))]
-            for fd, (readEnd, _) in zip(end.fds, pipes):
+            for fd, (readEnd, _) in zip(end.fds, pipes, strict=True):
                 assert sameFile(fd, readEnd)
         finally:
             for readEnd, writeEnd in pipes:

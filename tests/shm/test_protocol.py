@@ -75,7 +75,25 @@ def test_encodeWrapsPayloadInHeader() -> None:
 
 @pytest.mark.parametrize(
     "dtype",
-    ["<f4", "|u1", ">i2", "<i8", ">f8", "<c8", "<c16", ">c16", "|b1", "|i1", "<u2", "<f2", "<M8[ns]", "<m8[s]", "|S5", "<U7", "|V3"],
+    [
+        "<f4",
+        "|u1",
+        ">i2",
+        "<i8",
+        ">f8",
+        "<c8",
+        "<c16",
+        ">c16",
+        "|b1",
+        "|i1",
+        "<u2",
+        "<f2",
+        "<M8[ns]",
+        "<m8[s]",
+        "|S5",
+        "<U7",
+        "|V3",
+    ],
 )
 @pytest.mark.parametrize("shape", [(7,), (480, 640), (2, 3, 4), (1, 2, 3, 4)])
 def test_frameHeaderRoundTrips(dtype: str, shape: tuple[int, ...]) -> None:
@@ -278,7 +296,7 @@ def test_readerReassemblesRandomSplits(data: st.DataObject, picks: list[int]) ->
     messages = [pool[i] for i in picks]
     stream = b"".join(messages)
     cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=30)))
-    pieces = [stream[a:b] for a, b in zip([0, *cuts], [*cuts, len(stream)])]
+    pieces = [stream[a:b] for a, b in zip([0, *cuts], [*cuts, len(stream)], strict=True)]
     reader = MessageReader()
     received: list[tuple[Kind, bytes]] = []
     consumed = 0

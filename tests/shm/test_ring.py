@@ -7,6 +7,7 @@ and are dispatched to the reader by the test; the reader's releases call writer.
 from __future__ import annotations
 
 import gc
+import itertools
 import os
 import time
 from collections import deque
@@ -79,7 +80,9 @@ class Link:
         assert received == header
         return received
 
-    def write(self, array: np.ndarray[Any, Any], sequence: int = 0, deviceTimestamp: float | None = None) -> Frame | None:
+    def write(
+        self, array: np.ndarray[Any, Any], sequence: int = 0, deviceTimestamp: float | None = None
+    ) -> Frame | None:
         claim = self.writer.claim(array.shape, array.dtype)
         self.pump()
         if claim is None:
@@ -205,7 +208,7 @@ def test_slotsFilledInOrderAndOffsets(link: Link) -> None:
     frames = [link.write(np.full(100, i, np.uint8), sequence=i) for i in range(3)]
     assert all(frame is not None for frame in frames)
     addresses = [frame.ctypes.data for frame in frames if frame is not None]
-    assert [b - a for a, b in zip(addresses, addresses[1:])] == [PAGE_SIZE, PAGE_SIZE]
+    assert [b - a for a, b in itertools.pairwise(addresses)] == [PAGE_SIZE, PAGE_SIZE]
     for i, frame in enumerate(frames):
         assert frame is not None and (frame == i).all() and frame.sequence == i
 
@@ -469,7 +472,9 @@ def test_claimTooLargeRaisesClearly(shape: tuple[int, ...]) -> None:
     sent: list[bytes] = []
     writer = SlotWriter(2, "toolarge", lambda message, fd: sent.append(message))
     try:
-        with pytest.raises(ValueError, match=r"larger than the 1,073,741,824 bytes \(1 GiB\) a shared-memory slot may hold"):
+        with pytest.raises(
+            ValueError, match=r"larger than the 1,073,741,824 bytes \(1 GiB\) a shared-memory slot may hold"
+        ):
             writer.claim(shape, np.dtype(np.uint8))
         with pytest.raises(ValueError, match=r"shape"):
             writer.claim(shape, np.dtype(np.uint8))

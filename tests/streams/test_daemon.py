@@ -71,7 +71,8 @@ async def test_serve_publishes_what_separately_started_programs_attach_to_and_li
         assert all(frame["stamp"] == frame["seq"] for frame in firstFrames + secondFrames)
         for extra in ([], ["--blocking"]):
             example = await programs.start(
-                "example", command=[sys.executable, "examples/attach_stream.py", "--name", "front", "--frames", "20", *extra]
+                "example",
+                command=[sys.executable, "examples/attach_stream.py", "--name", "front", "--frames", "20", *extra],
             )
             assert await example.exitCode(15) == 0
             assert example.process.stdout is not None

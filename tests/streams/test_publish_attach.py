@@ -29,7 +29,7 @@ async def test_two_attached_programs_see_the_publishers_frames_in_its_memory() -
         attached = [await programs.start("attach", "front", "--count", "40") for _ in range(2)]
         seen = [await program.frames(40) for program in attached]
         done = [await program.until("done") for program in attached]
-    for frames, end in zip(seen, done):
+    for frames, end in zip(seen, done, strict=True):
         sequences = [frame["seq"] for frame in frames]
         assert sequences == list(range(sequences[0], sequences[0] + 40)), "a gap or a repeat"
         for frame in frames:

@@ -37,9 +37,13 @@ def test_a_comparison_writes_every_stage_the_ratios_a_table_and_a_real_png(tmp_p
     assert set(runs) == {"rtcbot", "rawshm", "pickle"}
     ours = {stage["name"]: stage for stage in runs["rtcbot"]["stages"]}
     assert set(ours) == {
-        "capture → slot written", "slot written → announced", "announced → received",
-        "received → subscriber resumed", "announced → subscriber resumed", "capture → subscriber resumed",
-    }  # fmt: skip
+        "capture → slot written",
+        "slot written → announced",
+        "announced → received",
+        "received → subscriber resumed",
+        "announced → subscriber resumed",
+        "capture → subscriber resumed",
+    }
     for run in document["runs"]:
         assert run["frames"] >= 10 and 20 <= run["fps"] <= 40, run
         for stage in run["stages"]:
@@ -62,7 +66,12 @@ def test_a_sweep_of_sizes_and_subscribers_with_a_slow_one(tmp_path: Path) -> Non
         tmp_path, "--size", "audio,qvga", "--subscribers", "1,3", "--slow", "--seconds", "0.4", "--fps", "60"
     )
     settings = [(run["size"], run["subscribers"], run["slow"]) for run in document["runs"]]
-    assert settings == [("audio 1024x2", 1, True), ("audio 1024x2", 3, True), ("320x240", 1, True), ("320x240", 3, True)]
+    assert settings == [
+        ("audio 1024x2", 1, True),
+        ("audio 1024x2", 3, True),
+        ("320x240", 1, True),
+        ("320x240", 3, True),
+    ]
     audio = document["runs"][0]
     assert 40 <= audio["fps"] <= 54, "48000 / 1024 blocks per second"
 
@@ -85,9 +94,12 @@ def test_through_webrtc_beside_the_bare_pipeline(tmp_path: Path) -> None:
     assert set(runs) == {"webrtc", "rtcbot"}
     webrtc = runs["webrtc"]
     assert [stage["name"] for stage in webrtc["stages"]] == [
-        "capture → handed to the encoder", "handed → encoded and sent", "sent → decoded at the peer",
-        "decoded → peer's subscriber resumed", "capture → subscriber resumed",
-    ]  # fmt: skip
+        "capture → handed to the encoder",
+        "handed → encoded and sent",
+        "sent → decoded at the peer",
+        "decoded → peer's subscriber resumed",
+        "capture → subscriber resumed",
+    ]
     assert webrtc["frames"] >= 20 and 20 <= webrtc["fps"] <= 40, webrtc
     stages = {stage["name"]: stage["us"] for stage in webrtc["stages"]}
     parts = sum(stages[name]["mean"] for name in list(stages)[:4])
@@ -114,9 +126,22 @@ def test_an_attached_program_beside_the_in_program_subscriber(tmp_path: Path, mo
 def test_attach_to_a_stream_the_daemon_publishes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RTCBOT_STREAM_DIR", str(tmp_path))
     daemon = subprocess.Popen(
-        [sys.executable, "-m", "rtcbot", "serve", "--synthetic", "--name", "front", "--width", "160", "--height", "120"],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "rtcbot",
+            "serve",
+            "--synthetic",
+            "--name",
+            "front",
+            "--width",
+            "160",
+            "--height",
+            "120",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert daemon.stdout is not None
         while "is ready" not in daemon.stdout.readline():
@@ -134,8 +159,12 @@ def test_attach_to_a_stream_the_daemon_publishes(tmp_path: Path, monkeypatch: py
 def test_display_stages(tmp_path: Path, xDisplay: XDisplay) -> None:
     _, document = runWithJson(tmp_path, "--display", "--subscribers", "0", "--seconds", "0.5")
     stages = {stage["name"]: stage for stage in document["runs"][0]["stages"]}
-    assert {"capture → handed to the display process", "handed → received by the display process",
-            "received → shown", "capture → shown"} <= set(stages)  # fmt: skip
+    assert {
+        "capture → handed to the display process",
+        "handed → received by the display process",
+        "received → shown",
+        "capture → shown",
+    } <= set(stages)
     assert stages["capture → shown"]["samples"] >= 10
 
 
@@ -181,9 +210,18 @@ def test_bad_arguments_get_one_line_and_exit_status_2(arguments: list[str], mess
 def test_the_readme_main_command_finishes_within_a_minute_with_table_json_and_png(tmp_path: Path) -> None:
     checkout = Path(__file__).parents[2]
     result = subprocess.run(
-        ["bash", str(checkout / "scripts" / "profile"), "--json", str(tmp_path / "l.json"), "--plot", str(tmp_path / "l.png")],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        [
+            "bash",
+            str(checkout / "scripts" / "profile"),
+            "--json",
+            str(tmp_path / "l.json"),
+            "--plot",
+            str(tmp_path / "l.png"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert "capture → subscriber resumed" in result.stdout and "rtcbot ÷ baseline" in result.stdout
     document = json.loads((tmp_path / "l.json").read_text())
@@ -197,10 +235,22 @@ def test_the_readme_main_command_finishes_within_a_minute_with_table_json_and_pn
 def test_the_streams_benchmark_runs_every_transport_and_sees_who_copies(tmp_path: Path) -> None:
     out = tmp_path / "streams.json"
     result = subprocess.run(
-        [sys.executable, "-m", "rtcbot_tools.bench_streams", "--quick", "--programs", "1", "--seconds", "1",
-         "--json", str(out)],
-        capture_output=True, text=True, timeout=110,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "rtcbot_tools.bench_streams",
+            "--quick",
+            "--programs",
+            "1",
+            "--seconds",
+            "1",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=110,
+    )
     assert result.returncode == 0, result.stderr
     document = json.loads(out.read_text())
     alone = [cell for cell in document["cells"] if cell["receivers"] == 0]

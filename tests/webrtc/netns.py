@@ -44,7 +44,10 @@ class RemoteHost:
         """Packets the namespace's link has dropped so far."""
         shown = subprocess.run(
             self.command(["tc", "-s", "qdisc", "show", "dev", self.remoteDevice]),
-            check=True, capture_output=True, text=True, timeout=10,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=10,
         ).stdout
         words = shown.replace(",", " ").replace("(", " ").split()
         return sum(int(words[i + 1]) for i, word in enumerate(words[:-1]) if word == "dropped")

@@ -37,7 +37,12 @@ class VideoReport:
 
     def summary(self) -> dict[str, Any]:
         repeats = len(self.numbers) - len(set(self.numbers))
-        return {"frames": self.frames, "faithful": self.faithful, "inOrder": self.numbers == sorted(self.numbers), "repeats": repeats}
+        return {
+            "frames": self.frames,
+            "faithful": self.faithful,
+            "inOrder": self.numbers == sorted(self.numbers),
+            "repeats": repeats,
+        }
 
 
 async def main() -> None:

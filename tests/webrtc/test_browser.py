@@ -25,12 +25,22 @@ ROOT = Path(__file__).parents[2]
 
 pytestmark = [pytest.mark.loop_timeout(60), pytest.mark.timeout(90)]
 
+
 @asynccontextmanager
 async def robot(token: str) -> AsyncIterator[tuple[str, subprocess.Popen[str]]]:
     """examples/webrtc_robot.py on a free port; yields its page address and the process."""
     process = await asyncio.to_thread(
         subprocess.Popen,
-        [sys.executable, "examples/webrtc_robot.py", "--synthetic", "--host", "127.0.0.1", "--port", "0", f"--token={token}"],
+        [
+            sys.executable,
+            "examples/webrtc_robot.py",
+            "--synthetic",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            f"--token={token}",
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -73,7 +83,9 @@ async def test_the_browser_shows_the_camera_and_its_keys_reach_the_robot() -> No
         assert status == 400 and "refused" in text
         async with chromiumPage() as page:
             await page.goto(address)
-            await page.wait_for_function("document.getElementById('status').textContent === 'connected'", timeout=20_000)
+            await page.wait_for_function(
+                "document.getElementById('status').textContent === 'connected'", timeout=20_000
+            )
             await page.wait_for_function(
                 "document.getElementById('video').readyState >= 2 && document.getElementById('video').videoWidth > 0",
                 timeout=20_000,
@@ -87,4 +99,9 @@ async def test_the_browser_shows_the_camera_and_its_keys_reach_the_robot() -> No
     assert frame.shape == (480, 640, 3)
     number, error = await asyncio.to_thread(patternError, frame)
     assert number is not None and error < 12, f"the page shows frame {number}, {error:.1f} levels off the pattern"
-    assert [line.strip() for line in keys] == ["key ArrowUp down", "key ArrowUp up", "key ArrowLeft down", "key ArrowLeft up"]
+    assert [line.strip() for line in keys] == [
+        "key ArrowUp down",
+        "key ArrowUp up",
+        "key ArrowLeft down",
+        "key ArrowLeft up",
+    ]

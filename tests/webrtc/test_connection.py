@@ -216,7 +216,7 @@ async def test_the_video_bitrate_asked_for_caps_the_encoder() -> None:
             c1.video.put_nowait(picture)
             await asyncio.wait_for(frames.get(), 10)
         (sender,) = [t.sender for t in c1._rtc.getTransceivers() if t.kind == "video"]
-        encoder = getattr(sender, "_RTCRtpSender__encoder")
+        encoder = sender._RTCRtpSender__encoder
         assert encoder is not None and encoder.target_bitrate <= 300_000
 
 

@@ -54,7 +54,5 @@ async def test_every_video_receiver_of_a_connection_gets_it() -> None:
 
     async with connectedPair(prepare) as (c1, c2):
         await asyncio.wait_for(c1.onReady(), 10)
-        buffers = [
-            getattr(t.receiver, "_RTCRtpReceiver__jitter_buffer") for t in c1._rtc.getTransceivers() if t.kind == "video"
-        ]
+        buffers = [t.receiver._RTCRtpReceiver__jitter_buffer for t in c1._rtc.getTransceivers() if t.kind == "video"]
     assert buffers and all(type(buffer) is MarkerJitterBuffer for buffer in buffers)

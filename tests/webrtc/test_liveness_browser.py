@@ -51,7 +51,9 @@ async def main():
         conn = RTCConnection()
         connections.append(conn)
         conn.onReady(lambda: say("ready"))
-        conn.onClose(lambda: say("closed", conn.closeReason.value, type(conn.error).__name__, f"{time.monotonic():.3f}"))
+        conn.onClose(lambda: say(
+            "closed", conn.closeReason.value, type(conn.error).__name__, f"{time.monotonic():.3f}"
+        ))
         return web.json_response(await conn.getLocalDescription(await request.json()))
     app = web.Application()
     app.router.add_get("/", page)
@@ -97,9 +99,12 @@ class Server:
 @asynccontextmanager
 async def server() -> AsyncIterator[Server]:
     process = await asyncio.to_thread(
-        subprocess.Popen, [sys.executable, "-W", "error", "-c", SERVER],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        subprocess.Popen,
+        [sys.executable, "-W", "error", "-c", SERVER],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     talk = Server(process)
     try:
         serving = await talk.line()
@@ -123,27 +128,25 @@ async def _connected(page: Any, talk: Server) -> None:
 
 
 async def test_python_notices_a_closed_tab_within_a_second() -> None:
-    async with server() as talk:
-        async with chromiumPage() as page:
-            await _connected(page, talk)
-            await talk.tell("clock")
-            _, before = await talk.line()
-            await page.close()
-            closed = await talk.line()
+    async with server() as talk, chromiumPage() as page:
+        await _connected(page, talk)
+        await talk.tell("clock")
+        _, before = await talk.line()
+        await page.close()
+        closed = await talk.line()
     assert closed[0] == "closed" and closed[1:4] in (["by", "the", "peer"], ["peer", "gone", "PeerGone"]), closed
     assert float(closed[-1]) - float(before) < 1.5, closed
 
 
 async def test_the_page_notices_a_silent_robot_within_a_second_degraded_first() -> None:
-    async with server() as talk:
-        async with chromiumPage() as page:
-            await _connected(page, talk)
-            started = time.monotonic()
-            await talk.tell("silence")
-            assert await talk.line() == ["silent"]
-            await page.wait_for_function("window.events.some((e) => e.startsWith('closed'))", timeout=5_000)
-            noticed = time.monotonic() - started
-            events = await page.evaluate("window.events")
-            assert events == ["degraded", "closed: peer gone"], events
-            assert await page.evaluate("window.conn.linkState") == "gone"
+    async with server() as talk, chromiumPage() as page:
+        await _connected(page, talk)
+        started = time.monotonic()
+        await talk.tell("silence")
+        assert await talk.line() == ["silent"]
+        await page.wait_for_function("window.events.some((e) => e.startsWith('closed'))", timeout=5_000)
+        noticed = time.monotonic() - started
+        events = await page.evaluate("window.events")
+        assert events == ["degraded", "closed: peer gone"], events
+        assert await page.evaluate("window.conn.linkState") == "gone"
     assert noticed < 1.5, f"the page noticed after {noticed:.2f} s"

@@ -52,15 +52,21 @@ async def test_the_page_reconnects_after_the_link_comes_back_and_the_robot_stopp
     async with remoteHost() as host:
         robot = await asyncio.to_thread(
             subprocess.Popen,
-            host.command([sys.executable, "examples/webrtc_robot.py", "--synthetic", "--port", "0", f"--token={token}"]),
-            cwd=ROOT, stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            host.command(
+                [sys.executable, "examples/webrtc_robot.py", "--synthetic", "--port", "0", f"--token={token}"]
+            ),
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         try:
             opened, _ = await _line(robot)
             port = opened.split()[1].split("/#")[0].rsplit(":", 1)[1]
             async with chromiumPage(FLAGS) as page:
                 await page.goto(f"http://{host.remoteAddress}:{port}/#token={token}")
-                await page.wait_for_function("document.getElementById('status').textContent === 'connected'", timeout=20_000)
+                await page.wait_for_function(
+                    "document.getElementById('status').textContent === 'connected'", timeout=20_000
+                )
                 await page.evaluate(COUNT_FRAMES)
                 await _framesShown(page, 5, 20)
                 await page.keyboard.down("ArrowUp")
@@ -70,12 +76,16 @@ async def test_the_page_reconnects_after_the_link_comes_back_and_the_robot_stopp
                 cut = time.monotonic()
                 said, stoppedAt = await _line(robot)
                 assert said == "stop" and stoppedAt - cut < 1.2, (said, stoppedAt - cut)
-                await page.wait_for_function("document.getElementById('status').textContent === 'reconnecting'", timeout=5_000)
+                await page.wait_for_function(
+                    "document.getElementById('status').textContent === 'reconnecting'", timeout=5_000
+                )
                 await asyncio.sleep(5 - (time.monotonic() - cut))  # the outage itself
 
                 await asyncio.to_thread(host.setLink, True)
                 restored = time.monotonic()
-                await page.wait_for_function("document.getElementById('status').textContent === 'connected'", timeout=10_000)
+                await page.wait_for_function(
+                    "document.getElementById('status').textContent === 'connected'", timeout=10_000
+                )
                 await _framesShown(page, 3, 10)
                 reconnected = time.monotonic() - restored
                 await page.keyboard.up("ArrowUp")

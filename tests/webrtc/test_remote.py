@@ -5,6 +5,7 @@ kernel has no netem), and a peer that vanishes (SIGKILL)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import subprocess
 import sys
@@ -48,10 +49,8 @@ async def remotePeer(host: RemoteHost, connection: RTCConnection) -> AsyncIterat
         yield peer
     finally:
         await connection.close()
-        try:
+        with contextlib.suppress(BrokenPipeError):  # it has already gone
             peer.stdin.close()  # the peer's signal to end
-        except BrokenPipeError:  # it has already gone
-            pass
         await asyncio.to_thread(peer.wait, 20)
         peer.stdout.close()
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import itertools
 import statistics
 import subprocess
 import sys
@@ -123,8 +124,11 @@ class PageServer:
         self._process = await asyncio.to_thread(
             subprocess.Popen,
             [sys.executable, "-W", "error", "-c", _SERVER, _PAGE],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             words = await self.said()
             assert words[0] == "serving", words
@@ -273,13 +277,32 @@ async def test_keyboard_keeps_shortcuts_and_text_fields_and_logs_until_subscribe
         await page.wait_for_function("keys.length === 14", timeout=10_000)
         assert await page.evaluate("document.getElementById('field').value") == "hi"
         assert await page.evaluate("prevented") == {
-            "ArrowDown": False, "z": True, "ArrowUp": True, "Control": False, "b": False, "Meta": False,
-            "c": False, "h": False, "i": False,
-        }  # fmt: skip
+            "ArrowDown": False,
+            "z": True,
+            "ArrowUp": True,
+            "Control": False,
+            "b": False,
+            "Meta": False,
+            "c": False,
+            "h": False,
+            "i": False,
+        }
         assert await page.evaluate("keys") == [
-            "keydown ArrowUp", "keyup ArrowUp", "keydown Control", "keydown b", "keyup b", "keyup Control",
-            "keydown Meta", "keydown c", "keyup c", "keyup Meta", "keydown h", "keyup h", "keydown i", "keyup i",
-        ]  # fmt: skip
+            "keydown ArrowUp",
+            "keyup ArrowUp",
+            "keydown Control",
+            "keydown b",
+            "keyup b",
+            "keyup Control",
+            "keydown Meta",
+            "keydown c",
+            "keyup c",
+            "keyup Meta",
+            "keydown h",
+            "keyup h",
+            "keydown i",
+            "keyup i",
+        ]
 
 
 async def test_gamepad_reports_buttons_and_axes_that_change_and_nothing_else() -> None:
@@ -324,7 +347,7 @@ async def test_gamepad_reports_buttons_and_axes_that_change_and_nothing_else() -
 
 
 def _medianInterval(times: list[float]) -> float:
-    return statistics.median(b - a for a, b in zip(times, times[1:]))
+    return statistics.median(b - a for a, b in itertools.pairwise(times))
 
 
 async def test_gamepads_are_polled_at_the_rate_set_and_only_while_one_is_open() -> None:

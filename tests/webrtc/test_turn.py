@@ -39,12 +39,28 @@ async def turnServer(robot: RemoteHost, viewer: RemoteHost) -> AsyncIterator[str
     port = 20000 + os.getpid() % 20000
     state = await asyncio.to_thread(tempfile.mkdtemp, prefix="rtcbot-coturn-")
     command = [
-        "turnserver", "-n", "--no-cli", "--no-tls", "--no-dtls", "--simple-log", "--log-file=stdout",
-        f"--listening-port={port}", f"--listening-ip={robot.localAddress}", f"--listening-ip={viewer.localAddress}",
-        f"--relay-ip={robot.localAddress}", "--lt-cred-mech", f"--user={USER}:{PASSWORD}", "--realm=rtcbot.test",
-        f"--pidfile={state}/turnserver.pid", f"--userdb={state}/turndb", "--min-port=49160", "--max-port=49400",
-    ]  # fmt: skip
-    server = await asyncio.to_thread(subprocess.Popen, command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        "turnserver",
+        "-n",
+        "--no-cli",
+        "--no-tls",
+        "--no-dtls",
+        "--simple-log",
+        "--log-file=stdout",
+        f"--listening-port={port}",
+        f"--listening-ip={robot.localAddress}",
+        f"--listening-ip={viewer.localAddress}",
+        f"--relay-ip={robot.localAddress}",
+        "--lt-cred-mech",
+        f"--user={USER}:{PASSWORD}",
+        "--realm=rtcbot.test",
+        f"--pidfile={state}/turnserver.pid",
+        f"--userdb={state}/turndb",
+        "--min-port=49160",
+        "--max-port=49400",
+    ]
+    server = await asyncio.to_thread(
+        subprocess.Popen, command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     assert server.stdout is not None
     try:
         while True:  # its listeners are open once it has made its servers
@@ -74,19 +90,24 @@ SELECTED_PAIR = """async () => {
   for (const entry of byId.values()) {
     if (entry.type === "transport" && entry.selectedCandidatePairId) {
       const pair = byId.get(entry.selectedCandidatePairId);
-      return { local: byId.get(pair.localCandidateId).candidateType, remote: byId.get(pair.remoteCandidateId).candidateType };
+      const typeOf = (id) => byId.get(id).candidateType;
+      return { local: typeOf(pair.localCandidateId), remote: typeOf(pair.remoteCandidateId) };
     }
   }
   return {};
 }"""
 
 
-async def _connect(robot: RemoteHost, viewer: RemoteHost, serversFor: Any, wait: float) -> tuple[dict[str, Any], dict[str, Any]]:
+async def _connect(
+    robot: RemoteHost, viewer: RemoteHost, serversFor: Any, wait: float
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """The robot (aiortc) in ``robot`` answers Chromium's offer, made in ``viewer``; the
     descriptions pass through this host, as a signalling server there would pass them.
     What the robot says, and the pair the browser selected."""
     argv = robot.command([sys.executable, "-m", "tests.webrtc.turnpeer", json.dumps(serversFor(robot)), str(wait)])
-    peer = await asyncio.to_thread(subprocess.Popen, argv, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    peer = await asyncio.to_thread(
+        subprocess.Popen, argv, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     assert peer.stdin is not None and peer.stdout is not None
     readLine = lambda: asyncio.wait_for(asyncio.to_thread(peer.stdout.readline), wait + 15)  # type: ignore[union-attr]  # noqa: E731
     try:

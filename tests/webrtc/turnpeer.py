@@ -36,7 +36,7 @@ async def main(iceServers: list[dict[str, Any]], wait: float) -> None:
         connection.put_nowait("robot here")
         heard = await asyncio.wait_for(connection.get(), 10)
         result = {"connected": True, "heard": heard, **_selectedPair(connection)}
-    except (asyncio.TimeoutError, Exception) as error:
+    except (TimeoutError, Exception) as error:
         result = {"connected": False, "error": type(error).__name__}
     print(json.dumps(result), flush=True)
     await loop.run_in_executor(None, sys.stdin.read)

@@ -48,7 +48,9 @@ class Picamera2:
         self.number = 0
         self.record: dict[str, Any] = {"camera_num": camera_num, "events": ["opened"]}
 
-    def create_video_configuration(self, main: dict[str, Any], transform: Any, controls: dict[str, Any]) -> dict[str, Any]:
+    def create_video_configuration(
+        self, main: dict[str, Any], transform: Any, controls: dict[str, Any]
+    ) -> dict[str, Any]:
         return {"main": dict(main), "transform": transform, "controls": dict(controls)}
 
     def configure(self, configuration: dict[str, Any]) -> None:
