@@ -223,7 +223,7 @@ class ChildLink:
     # -- sending --------------------------------------------------------------------------
 
     def _sendRelease(self, generation: int, slot: int) -> None:
-        try:  # noqa: SIM105  once per frame: a try costs nothing, suppress() a context manager
+        try:  # noqa: SIM105  once per frame: a try costs nothing, suppress() 0.4 µs
             self._channel.send(encodeRelease(generation, slot))
         except OSError:
             pass  # the parent is gone

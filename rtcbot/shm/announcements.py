@@ -187,7 +187,7 @@ class EdgeWatch:
 
 def wake(eventFd: int) -> None:
     """Wakes every program watching ``eventFd``."""
-    try:  # noqa: SIM105  once per frame: a try costs nothing, suppress() a context manager
+    try:  # noqa: SIM105  once per frame: a try costs nothing, suppress() 0.4 µs
         os.eventfd_write(eventFd, 1)
     except BlockingIOError:
         pass  # the count is at its maximum: everyone is awake anyway

@@ -6,7 +6,6 @@ the program, views of frames) is copied here once, whatever the number of progra
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from typing import Any
@@ -60,8 +59,10 @@ class CopyRing:
             self._reader.retire(decodeRetire(payload))
 
     def _released(self, generation: int, slot: int) -> None:
-        with contextlib.suppress(LoopGone):
+        try:  # noqa: SIM105  once per frame: a try costs nothing, suppress() 0.4 µs
             self._loop.call(self._writer.release, generation, slot)
+        except LoopGone:
+            pass
 
     def close(self) -> None:
         """Forgets the slots (frames still alive keep their memory until they die)."""
