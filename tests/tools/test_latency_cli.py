@@ -238,7 +238,7 @@ def test_the_streams_benchmark_runs_every_transport_and_sees_who_copies(tmp_path
         [
             sys.executable,
             "-m",
-            "rtcbot_tools.bench_streams",
+            "bench.streams",
             "--quick",
             "--programs",
             "1",

@@ -1,4 +1,4 @@
-"""Chromium pages for tests (rtcbot_tools.chromium: Debian's package, driven by Playwright,
+"""Chromium pages for tests (bench.chromium: Debian's package, driven by Playwright,
 nothing of it left running afterwards) and what their ``<video>`` shows."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ _READ_PICTURE = """(selector) => {
 
 @asynccontextmanager
 async def chromiumPage(extraFlags: Sequence[str] = (), namespace: str | None = None) -> AsyncIterator[Any]:
-    """:func:`rtcbot_tools.chromium.chromiumPage`; a missing browser is a missing rig."""
+    """:func:`bench.chromium.chromiumPage`; a missing browser is a missing rig."""
     try:
         async with chromium.chromiumPage(extraFlags, namespace) as page:
             yield page

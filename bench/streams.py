@@ -1,6 +1,6 @@
 """Named-stream benchmark: a frame source to 1, 4 and 8 other programs, side by side.
 
-    .venv/bin/python -m rtcbot_tools.bench_streams [--seconds 2] [--quick] [--json out.json]
+    .venv/bin/python -m bench.streams [--seconds 2] [--quick] [--json out.json]
 
 In the same run, for 640x480 and 1920x1080 frames at 30 fps and flat out: rtcbot's
 in-program subscribers (the reference), programs attached to an rtcbot publication,
@@ -23,12 +23,14 @@ from typing import Any
 
 import numpy as np
 
-from .stages import percentiles
+from rtcbot_tools.stages import percentiles
+
+from . import CHECKOUT
 
 SIZES = {"640x480": (640, 480), "1920x1080": (1920, 1080)}
 RATES = {"30 fps": 30.0, "flat out": 0.0}
 TRANSPORTS = ["inprogram", "rtcbot", "rawshm", "zmq", "iceoryx2"]
-PEER = [sys.executable, "-m", "rtcbot_tools.bench_streams_peer"]
+PEER = [sys.executable, "-m", "bench.streams_peer"]
 
 
 @dataclass
@@ -84,7 +86,9 @@ async def runCell(transport: str, size: str, rate: str, receivers: int, seconds:
     width, height = SIZES[size]
     name = f"bench{index}"
     common = [name, "--width", str(width), "--height", str(height), "--fps", str(RATES[rate])]
-    pipes: dict[str, Any] = dict(stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, limit=1 << 28)
+    pipes: dict[str, Any] = dict(
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, limit=1 << 28, cwd=CHECKOUT
+    )
     sender = await asyncio.create_subprocess_exec(
         *PEER,
         "send",

@@ -1,6 +1,6 @@
 """CVCamera against a bare OpenCV capture loop, in the same run.
 
-    .venv/bin/python -m rtcbot_tools.bench_camera [--seconds 3]
+    .venv/bin/python -m bench.camera [--seconds 3]
 
 The source is an MJPG file written by OpenCV, looped. "bare" grabs and decodes into one
 reused buffer in a single process (the least work capture can be); rtcbot decodes into a
@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 
 from rtcbot import CVCamera, Frame
+from rtcbot_tools.stages import percentiles
 
-from .bench_transport import WARMUP_NS
-from .stages import percentiles
+from .transport import WARMUP_NS
 
 
 def writeClip(path: Path, width: int, height: int, frames: int = 60) -> Path:

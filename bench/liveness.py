@@ -1,13 +1,13 @@
 """How fast a vanished peer is noticed: an RTCConnection here, its peer in another process
 (sending the synthetic camera, as a robot does), made to vanish ``--tries`` times each way:
 SIGKILL (the process is gone), SIGSTOP (it hangs), and, as root, its link cut (the peer in a
-network namespace, its veth set down). With Chromium (rtcbot_tools.chromium), rtcbot.js
+network namespace, its veth set down). With Chromium (bench.chromium), rtcbot.js
 in a page too: its tab closed (Python notices), and the robot it talks to killed (the page
 notices). Prints p50 and max of the time from the vanishing to ``onClose``, and the
 heartbeat's rate; WebRTC's own checks (aioice's consent, 30 s) are the baseline, measured
 once with heartbeats off (``--baseline``).
 
-    python -m rtcbot_tools.bench_liveness [--tries 20] [--baseline]
+    python -m bench.liveness [--tries 20] [--baseline]
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from rtcbot import SyntheticCamera
 from rtcbot.webrtc import RTCConnection
 from rtcbot.webrtc.signalling import getRTCBotJS
 
-from . import chromium
+from . import CHECKOUT, chromium
 
 NAMESPACE = "rtcbot-bench-liveness"
 HERE, THERE, VETH = "10.232.0.1", "10.232.0.2", "rtbbench"
@@ -74,11 +74,17 @@ def _setLink(up: bool) -> None:
 async def vanishOnce(how: str, options: dict[str, Any], limit: float) -> tuple[float, float]:
     """One connection, its peer made to vanish ``how`` ("killed", "hung", "link cut");
     (seconds until onClose, heartbeats sent per second while it lived)."""
-    command = [sys.executable, "-m", "rtcbot_tools.bench_liveness", "--peer", json.dumps(options)]
+    command = [sys.executable, "-m", "bench.liveness", "--peer", json.dumps(options)]
     if how == "link cut":
         command = ["ip", "netns", "exec", NAMESPACE, *command]
     far = await asyncio.to_thread(
-        subprocess.Popen, command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True
+        subprocess.Popen,
+        command,
+        cwd=CHECKOUT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     assert far.stdin is not None and far.stdout is not None
     connection = RTCConnection(**options)
@@ -152,7 +158,8 @@ async def robotKilledOnce(context: Any, limit: float) -> float:
     page = await context.new_page()
     far = await asyncio.to_thread(
         subprocess.Popen,
-        [sys.executable, "-m", "rtcbot_tools.bench_liveness", "--peer", "{}"],
+        [sys.executable, "-m", "bench.liveness", "--peer", "{}"],
+        cwd=CHECKOUT,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -213,7 +220,8 @@ async def soak(seconds: float, busyCores: int) -> dict[str, Any]:
     ]
     far = await asyncio.to_thread(
         subprocess.Popen,
-        [sys.executable, "-m", "rtcbot_tools.bench_liveness", "--peer", "{}"],
+        [sys.executable, "-m", "bench.liveness", "--peer", "{}"],
+        cwd=CHECKOUT,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

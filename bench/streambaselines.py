@@ -48,7 +48,7 @@ import numpy as np
 import zmq
 import zmq.asyncio
 
-from .baselines import pace
+from rtcbot_tools.baselines import pace
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Transport benchmark: rtcbot's shared-memory transport against rawshm (the bare
 minimum) and pickle (RTCBot 0.2.5's mp.Queue), measured in the same run.
 
-    .venv/bin/python -m rtcbot_tools.bench_transport [--seconds 2] [--json transport.json] [--quick]
+    .venv/bin/python -m bench.transport [--seconds 2] [--json transport.json] [--quick]
 
 Prints a table and the ratios that design.md's targets are stated in, and writes JSON.
 The machine is shared and noisy: read the ratios, not the absolute numbers.
@@ -23,9 +23,8 @@ import numpy as np
 
 from rtcbot import Frame, MostRecentSubscription
 from rtcbot.base import ProcessSubscriptionProducer, ProcessSubscriptionProducerConsumer
-
-from .baselines import pace, pickleFromChild, pickleToChild, rawFromChild, rawToChild, sourceFrames
-from .stages import percentiles
+from rtcbot_tools.baselines import pace, pickleFromChild, pickleToChild, rawFromChild, rawToChild, sourceFrames
+from rtcbot_tools.stages import percentiles
 
 #: Samples captured in the first WARMUP_NS of a run (ring set-up, page faults) are left out.
 WARMUP_NS = 300_000_000

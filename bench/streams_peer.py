@@ -1,6 +1,6 @@
 """One program of the named-stream benchmark: a sender or a receiver of one transport.
 
-    python -m rtcbot_tools.bench_streams_peer send|receive TRANSPORT NAME --width W --height H
+    python -m bench.streams_peer send|receive TRANSPORT NAME --width W --height H
         [--fps F] [--seconds S] [--receivers N] [--slots N]
 
 Transports: ``rtcbot`` (a process producer published, programs attach), ``inprogram``
@@ -27,8 +27,7 @@ import numpy as np
 
 from rtcbot import Frame, attach
 from rtcbot.base import ProcessSubscriptionProducer
-
-from .baselines import pace, sourceFrames
+from rtcbot_tools.baselines import pace, sourceFrames
 
 #: Samples captured in the first WARMUP_NS of a run are left out.
 WARMUP_NS = 300_000_000

@@ -4,7 +4,7 @@ and aiortc's plain recipe (a VideoStreamTrack fed from a queue), idle and with b
 kept busy by other processes. Figures are latencies (p50, p99), frames decoded, frames lost,
 and CPU per end (share of one core). Ratios are to RTCBot 0.2.5 in the same setting.
 
-    python -m rtcbot_tools.bench_webrtc [--sizes 640x480,1280x720] [--seconds 8] [--json F]
+    python -m bench.webrtc [--sizes 640x480,1280x720] [--seconds 8] [--json F]
 
 RTCBot 0.2.5 runs with the python of the venv that scripts/bench-webrtc makes
 (``--rtcbot025-python``); without it, that column is left out.
@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-PEER = Path(__file__).resolve().with_name("bench_webrtc_peer.py")
+PEER = Path(__file__).resolve().with_name("webrtc_peer.py")
 DEFAULT_RTCBOT025 = Path(__file__).resolve().parents[1] / ".venv-rtcbot025" / "bin" / "python"
 #: Frames captured in the first second (connecting, first key frame) are not measured.
 SETTLE_NS = 1_000_000_000
