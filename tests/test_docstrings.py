@@ -1,5 +1,5 @@
-"""Every public module, class, function, method and property of rtcbot (and of the tools)
-says what it does."""
+"""Every public module, class, function, method and property of rtcbot (and of the profiler
+and the benchmarks) says what it does."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import inspect
 import pkgutil
 from types import ModuleType
 
+import bench
 import rtcbot
 import rtcbot_tools
 
@@ -50,3 +51,7 @@ def test_everything_public_in_rtcbot_has_a_docstring() -> None:
 
 def test_everything_public_in_the_tools_has_a_docstring() -> None:
     assert _undocumented(rtcbot_tools) == []
+
+
+def test_everything_public_in_the_benchmarks_has_a_docstring() -> None:
+    assert _undocumented(bench) == []

@@ -12,7 +12,7 @@ from typing import Any
 import cv2  # imported here: an import in a worker thread holds the GIL, and the loop, for long
 import numpy as np
 
-from rtcbot_tools import chromium
+from bench import chromium
 
 from ..rigfixtures import _unavailable
 
