@@ -75,7 +75,7 @@ async def test_the_page_reconnects_after_the_link_comes_back_and_the_robot_stopp
                 await asyncio.to_thread(host.setLink, False)
                 cut = time.monotonic()
                 said, stoppedAt = await _line(robot)
-                assert said == "stop" and stoppedAt - cut < 1.2, (said, stoppedAt - cut)
+                assert said == "stop" and stoppedAt - cut < 1.0, (said, stoppedAt - cut)
                 await page.wait_for_function(
                     "document.getElementById('status').textContent === 'reconnecting'", timeout=5_000
                 )
