@@ -17,6 +17,7 @@ from ._attached import ENDED_CLOSED, ENDED_LOST, RETRY_INTERVAL, connectError
 from ._errors import NotAllowedToAttach, PublisherGone
 from ._names import socketPath
 from ._receiving import Announcements
+from ._socket import unixSocket
 from ._wire import WANT_FRAMES, decodeJson, hello
 
 
@@ -27,7 +28,7 @@ def _remaining(deadline: float | None) -> float | None:
 def _connect(name: str, deadline: float | None) -> socket.socket:
     path = str(socketPath(name))
     while True:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        sock = unixSocket(blocking=True)
         try:
             sock.connect(path)
             return sock

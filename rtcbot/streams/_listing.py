@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import socket
 from typing import Any
 
 from ..shm.channel import BlockingChannel
 from ..shm.protocol import Kind
 from ._attached import notAllowed
 from ._names import publishedNames, socketPath
+from ._socket import unixSocket
 from ._wire import WANT_INFO, decodeJson, hello
 
 #: Seconds a publisher has to describe its stream.
@@ -19,7 +19,7 @@ ASK_TIMEOUT = 2.0
 def describeStream(name: str) -> dict[str, Any]:
     """The publisher's description of ``name``, or ``{"name", "state"}`` where there is
     none: ``stale`` (the publisher died), ``not allowed`` or ``no answer``."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    sock = unixSocket(blocking=True)
     channel = BlockingChannel(sock)
     try:
         sock.settimeout(ASK_TIMEOUT)

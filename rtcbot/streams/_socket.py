@@ -15,10 +15,10 @@ from ._names import describeUser, peerCredentials
 BACKLOG = 64
 
 
-def unixSocket() -> socket.socket:
-    """A non-blocking Unix stream socket that no child program inherits."""
+def unixSocket(blocking: bool = False) -> socket.socket:
+    """A Unix stream socket that no child program inherits, non-blocking unless ``blocking``."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-    sock.setblocking(False)
+    sock.setblocking(blocking)
     return sock
 
 
