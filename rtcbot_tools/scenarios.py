@@ -24,7 +24,7 @@ from rtcbot import (
 from rtcbot.base import BaseSubscriptionProducer
 from rtcbot.devices.testpattern import drawPattern
 from rtcbot.streams import AttachedStream
-from rtcbot.streams._attached import waitingMessage
+from rtcbot.streams._connecting import waitingMessage
 
 from .baselines import pickleFromChild, rawFromChild
 from .stages import StageStatistics

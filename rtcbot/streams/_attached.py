@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import errno
 import logging
 import os
 import socket
@@ -17,20 +16,12 @@ from ..shm.announcements import EdgeWatch
 from ..shm.channel import LoopChannel
 from ..shm.frame import Frame
 from ..shm.protocol import Kind, MessageReader, decodeReady
+from ._connecting import ENDED_CLOSED, ENDED_LOST, RETRY_INTERVAL, WAIT_WARNING_AFTER, connectError, waitingMessage
 from ._errors import NotAllowedToAttach, PublisherGone
-from ._names import checkName, describeUser, publishedNames, socketPath, streamDirectory
+from ._names import checkName, socketPath
 from ._receiving import Announcements
 from ._socket import unixSocket
 from ._wire import WANT_FRAMES, decodeJson, hello
-
-#: Seconds between attempts to reach a publisher that is not there (yet, or again).
-RETRY_INTERVAL = 0.02
-#: A stream still not found after this many seconds is reported (a warning), once.
-WAIT_WARNING_AFTER = 10.0
-
-#: How a connection to a publisher ended.
-ENDED_CLOSED = "closed"  # the publisher closed the stream
-ENDED_LOST = "lost"  # the publisher went away without a word
 
 
 @dataclass(frozen=True)
@@ -52,39 +43,6 @@ class AttachedStreamStatistics(ProducerStatistics):
     """Frames of the publisher this program holds now."""
     publisherPid: int | None
     """The pid of the publisher attached now."""
-
-
-def notAllowed(name: str, error: OSError) -> NotAllowedToAttach:
-    """The error for a stream socket this user may not connect to."""
-    path = socketPath(name)
-    try:
-        info = os.stat(path)
-        owner = f"owned by user {describeUser(info.st_uid)}, group {info.st_gid}, mode {info.st_mode & 0o777:o}"
-    except OSError:
-        owner = "not readable"
-    return NotAllowedToAttach(
-        f"user {describeUser(os.geteuid())} may not attach to stream {name!r} ({path} is {owner}: "
-        f"{error.strerror}); the publisher can allow a group with publish({name!r}, group=...)"
-    )
-
-
-def connectError(name: str, error: OSError) -> OSError | None:
-    """None when ``error`` means the publisher is not there (wait for it), else the error
-    to raise."""
-    if error.errno in (errno.ENOENT, errno.ECONNREFUSED, errno.EAGAIN):
-        return None
-    if error.errno in (errno.EACCES, errno.EPERM):
-        return notAllowed(name, error)
-    return error
-
-
-def waitingMessage(name: str, seconds: float) -> str:
-    """The warning for a stream that has not appeared, with the names that exist."""
-    others = ", ".join(publishedNames()) or "none"
-    return (
-        f"no publisher of stream {name!r} for {seconds:g} s in {streamDirectory()} (streams there: "
-        f"{others}); still waiting. Is the name right, and RTCBOT_STREAM_DIR the same as the publisher's?"
-    )
 
 
 class _Connection:

@@ -13,7 +13,7 @@ from ..shm.announcements import EdgeWatch
 from ..shm.channel import BlockingChannel
 from ..shm.frame import Frame
 from ..shm.protocol import Kind
-from ._attached import ENDED_CLOSED, ENDED_LOST, RETRY_INTERVAL, connectError
+from ._connecting import ENDED_CLOSED, ENDED_LOST, RETRY_INTERVAL, connectError
 from ._errors import NotAllowedToAttach, PublisherGone
 from ._names import socketPath
 from ._receiving import Announcements

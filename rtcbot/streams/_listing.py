@@ -7,7 +7,7 @@ from typing import Any
 
 from ..shm.channel import BlockingChannel
 from ..shm.protocol import Kind
-from ._attached import notAllowed
+from ._connecting import notAllowed
 from ._names import publishedNames, socketPath
 from ._socket import unixSocket
 from ._wire import WANT_INFO, decodeJson, hello
