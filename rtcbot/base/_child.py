@@ -320,7 +320,8 @@ class ChildLink:
             "dropped",
             logging.WARNING,
             "dropped a frame: all %d slots hold frames the parent process still uses "
-            "(%d dropped so far). A subscriber keeps frames alive: copy() the ones you keep.",
+            "(%d dropped so far). Either a subscriber keeps frames alive (copy() the ones you "
+            "keep), or the parent's event loop is blocked or stopped and cannot release them.",
             self._writer.slotsHeld,
             self._writer.droppedSlotsFull,
         )
