@@ -71,28 +71,55 @@ def _setLink(up: bool) -> None:
     subprocess.run(argv, check=True, capture_output=True, timeout=10)
 
 
+class FarPeer:
+    """The far end (``--peer``) in a process of its own, in the benchmark's namespace when
+    asked; ended by SIGKILL if it is still there."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdin is not None and process.stdout is not None
+        self.process, self._stdin, self._stdout = process, process.stdin, process.stdout
+
+    @classmethod
+    async def start(cls, options: dict[str, Any], inNamespace: bool = False) -> FarPeer:
+        """Starts the far end; its connection is made with ``options``."""
+        command = [sys.executable, "-m", "bench.liveness", "--peer", json.dumps(options)]
+        if inNamespace:
+            command = ["ip", "netns", "exec", NAMESPACE, *command]
+        process = await asyncio.to_thread(
+            subprocess.Popen,
+            command,
+            cwd=CHECKOUT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        return cls(process)
+
+    async def answer(self, offer: dict[str, Any]) -> dict[str, Any]:
+        """Its answer to ``offer``."""
+        self._stdin.write(json.dumps(offer) + "\n")
+        self._stdin.flush()
+        answer: dict[str, Any] = json.loads(await asyncio.to_thread(self._stdout.readline))
+        return answer
+
+    async def end(self) -> None:
+        """Kills it if it is still there, and waits for it."""
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+        await asyncio.to_thread(self.process.wait, 10)
+        self._stdin.close()
+        self._stdout.close()
+
+
 async def vanishOnce(how: str, options: dict[str, Any], limit: float) -> tuple[float, float]:
     """One connection, its peer made to vanish ``how`` ("killed", "hung", "link cut");
     (seconds until onClose, heartbeats sent per second while it lived)."""
-    command = [sys.executable, "-m", "bench.liveness", "--peer", json.dumps(options)]
-    if how == "link cut":
-        command = ["ip", "netns", "exec", NAMESPACE, *command]
-    far = await asyncio.to_thread(
-        subprocess.Popen,
-        command,
-        cwd=CHECKOUT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    assert far.stdin is not None and far.stdout is not None
+    far = await FarPeer.start(options, inNamespace=how == "link cut")
     connection = RTCConnection(**options)
     connection.video.subscribe()
     try:
-        far.stdin.write(json.dumps(await connection.getLocalDescription()) + "\n")
-        far.stdin.flush()
-        await connection.setRemoteDescription(json.loads(await asyncio.to_thread(far.stdout.readline)))
+        await connection.setRemoteDescription(await far.answer(await connection.getLocalDescription()))
         await asyncio.wait_for(connection.onReady(), 20)
         await asyncio.sleep(2)  # video flowing, heartbeats steady
         before = connection.livenessStatistics().sent
@@ -101,19 +128,15 @@ async def vanishOnce(how: str, options: dict[str, Any], limit: float) -> tuple[f
         if how == "link cut":
             await asyncio.to_thread(_setLink, False)
         else:
-            os.kill(far.pid, signal.SIGKILL if how == "killed" else signal.SIGSTOP)
+            os.kill(far.process.pid, signal.SIGKILL if how == "killed" else signal.SIGSTOP)
         vanished = time.monotonic()
         await asyncio.wait_for(connection.onClose(), limit)
         return time.monotonic() - vanished, rate
     finally:
         await connection.close()
-        if far.poll() is None:
-            os.kill(far.pid, signal.SIGKILL)
-        await asyncio.to_thread(far.wait, 10)
+        await far.end()
         if how == "link cut":
             await asyncio.to_thread(_setLink, True)
-        far.stdin.close()
-        far.stdout.close()
 
 
 #: The page's side: rtcbot.js offering to receive video; notes when onClose came (epoch ms).
@@ -156,35 +179,20 @@ async def robotKilledOnce(context: Any, limit: float) -> float:
     """A page receiving a camera from a robot in another process; the robot is SIGKILLed:
     seconds until the page's onClose."""
     page = await context.new_page()
-    far = await asyncio.to_thread(
-        subprocess.Popen,
-        [sys.executable, "-m", "bench.liveness", "--peer", "{}"],
-        cwd=CHECKOUT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    assert far.stdin is not None and far.stdout is not None
+    far = await FarPeer.start({})
     try:
-        far.stdin.write(json.dumps(await _pageOffer(page)) + "\n")
-        far.stdin.flush()
-        answer = json.loads(await asyncio.to_thread(far.stdout.readline))
+        answer = await far.answer(await _pageOffer(page))
         await page.evaluate("(answer) => conn.setRemoteDescription(answer)", answer)
         await page.evaluate("() => conn.onReady()")
         await asyncio.sleep(2)
         vanished = time.time()
-        os.kill(far.pid, signal.SIGKILL)
+        os.kill(far.process.pid, signal.SIGKILL)
         await page.wait_for_function("window.closedAt !== null", timeout=limit * 1000)
         closedAt: float = await page.evaluate("window.closedAt")
         return closedAt / 1000 - vanished
     finally:
         await page.close()
-        if far.poll() is None:
-            os.kill(far.pid, signal.SIGKILL)
-        await asyncio.to_thread(far.wait, 10)
-        far.stdin.close()
-        far.stdout.close()
+        await far.end()
 
 
 async def browserVanishings(tries: int, limit: float) -> dict[str, list[float]]:
@@ -218,23 +226,13 @@ async def soak(seconds: float, busyCores: int) -> dict[str, Any]:
         )
         for _ in range(busyCores)
     ]
-    far = await asyncio.to_thread(
-        subprocess.Popen,
-        [sys.executable, "-m", "bench.liveness", "--peer", "{}"],
-        cwd=CHECKOUT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert far.stdin is not None and far.stdout is not None
+    far = await FarPeer.start({})
     connection = RTCConnection()
     frames = connection.video.subscribe()
     degraded: list[float] = []
     connection.onDegraded(lambda: degraded.append(time.monotonic()))
     try:
-        far.stdin.write(json.dumps(await connection.getLocalDescription()) + "\n")
-        far.stdin.flush()
-        await connection.setRemoteDescription(json.loads(await asyncio.to_thread(far.stdout.readline)))
+        await connection.setRemoteDescription(await far.answer(await connection.getLocalDescription()))
         await asyncio.wait_for(connection.onReady(), 20)
         received, end = 0, time.monotonic() + seconds
         while time.monotonic() < end and not connection.closed:
@@ -260,9 +258,7 @@ async def soak(seconds: float, busyCores: int) -> dict[str, Any]:
         return result
     finally:
         await connection.close()
-        far.stdin.close()
-        await asyncio.to_thread(far.wait, 20)
-        far.stdout.close()
+        await far.end()
         for spinner in spinners:
             spinner.kill()
             spinner.wait()
