@@ -5,16 +5,13 @@ stand-in board (``tests/devices/serialboard.py``, running basic.ino's behaviour:
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from ..devices.boards import plugged
-from .test_pages import SITE, _example
+from .test_pages import _example, _runExample
 
 pytestmark = [pytest.mark.loop_timeout(40), pytest.mark.timeout(60)]
 
@@ -23,28 +20,7 @@ async def test_arduino_basic_waits_for_the_start_bytes_then_sends_and_prints_the
     program = await asyncio.to_thread(_example, "arduino/basic.py", tmp_path)  # reads the sdist
     port = tmp_path / "ttyACM0"
     async with plugged(port, "--sketch", "lines", "--noise", "40", "--start", "c069"):
-        environment = {
-            **os.environ,
-            "PYTHONPATH": str(SITE),
-            "PYTHONUNBUFFERED": "1",
-            "RTCBOT_EXAMPLE_SERIAL": str(port),
-        }
-        process = await asyncio.to_thread(
-            subprocess.Popen,
-            [
-                sys.executable,
-                "-W",
-                "error",
-                "-W",
-                "ignore:There is no current event loop:DeprecationWarning",
-                str(program),
-            ],
-            cwd=tmp_path,
-            env=environment,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        process = await asyncio.to_thread(_runExample, program, RTCBOT_EXAMPLE_SERIAL=str(port))
         assert process.stdout is not None
         try:
             lines = [await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), 10) for _ in range(4)]

@@ -5,10 +5,8 @@ it through the example's own ``finally``, which closes both."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,21 +14,9 @@ import pytest
 
 from ..rigs import XDisplay
 from ..webrtc.peers import patternError
-from .test_pages import SITE, _example
+from .test_pages import _example, _runExample
 
 pytestmark = pytest.mark.timeout(90)
-
-
-def _runExample(program: Path) -> subprocess.Popen[str]:
-    environment = {**os.environ, "PYTHONPATH": str(SITE), "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen(
-        [sys.executable, "-W", "error", "-W", "ignore:There is no current event loop:DeprecationWarning", str(program)],
-        cwd=program.parent,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def _interrupted(process: subprocess.Popen[str]) -> str:

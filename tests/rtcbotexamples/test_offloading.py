@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import ast
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,7 +18,7 @@ from ..devices.boards import plugged, send
 from ..devices.test_inputs import BTN_SOUTH, EV_KEY, report
 from ..rigs import XDisplay
 from ..webrtc.peers import patternError
-from .test_pages import SITE, _example, _line, served
+from .test_pages import _example, _line, _runExample, served
 
 pytestmark = [pytest.mark.loop_timeout(60), pytest.mark.timeout(90)]
 
@@ -46,28 +44,8 @@ async def test_offloading_desktop_shows_the_robots_camera_and_drives_it_with_the
     node = tmp_path / "event0"
     async with plugged(node, "--sketch", "relay") as gamepad, served(robot) as (address, robotProcess):
         port = address.rstrip("/").rsplit(":", 1)[1]
-        environment = {
-            **os.environ,
-            "PYTHONPATH": str(SITE),
-            "PYTHONUNBUFFERED": "1",
-            "RTCBOT_EXAMPLE_SERVER_PORT": port,
-            "RTCBOT_EXAMPLE_GAMEPAD": str(node),
-        }
         desktop = await asyncio.to_thread(
-            subprocess.Popen,
-            [
-                sys.executable,
-                "-W",
-                "error",
-                "-W",
-                "ignore:There is no current event loop:DeprecationWarning",
-                str(desktopProgram),
-            ],
-            cwd=tmp_path,
-            env=environment,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+            _runExample, desktopProgram, RTCBOT_EXAMPLE_SERVER_PORT=port, RTCBOT_EXAMPLE_GAMEPAD=str(node)
         )
         try:
             await asyncio.wait_for(_showsThePatternLarger(xDisplay, desktop), 30)

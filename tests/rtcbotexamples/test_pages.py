@@ -41,6 +41,20 @@ def _example(name: str, into: Path) -> Path:
     return path
 
 
+def _runExample(program: Path, **environment: str) -> subprocess.Popen[str]:
+    """Runs an example as a user does (``python example.py`` in its folder), with the
+    harness's site (see site/sitecustomize.py) and ``environment`` added; warnings are
+    errors, except the one RTCBot's module-level get_event_loop() gets."""
+    return subprocess.Popen(
+        [sys.executable, "-W", "error", "-W", "ignore:There is no current event loop:DeprecationWarning", str(program)],
+        cwd=program.parent,
+        env={**os.environ, "PYTHONPATH": str(SITE), "PYTHONUNBUFFERED": "1", **environment},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def _freePort() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -55,16 +69,7 @@ async def served(
     """Runs an example that serves a page; yields its address. Ctrl-C ends it, cleanly:
     exit status 0, and nothing on stderr (or what ``checkErrors`` accepts)."""
     port = _freePort()
-    environment = {**os.environ, "PYTHONPATH": str(SITE), "RTCBOT_EXAMPLE_PORT": str(port), "PYTHONUNBUFFERED": "1"}
-    process = await asyncio.to_thread(
-        subprocess.Popen,
-        [sys.executable, "-W", "error", "-W", "ignore:There is no current event loop:DeprecationWarning", str(program)],
-        cwd=program.parent,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = await asyncio.to_thread(_runExample, program, RTCBOT_EXAMPLE_PORT=str(port))
     assert process.stdout is not None and process.stderr is not None
     try:
         first = await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), 30)
