@@ -109,7 +109,11 @@ async def _connect(
         subprocess.Popen, argv, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
     assert peer.stdin is not None and peer.stdout is not None
-    readLine = lambda: asyncio.wait_for(asyncio.to_thread(peer.stdout.readline), wait + 15)  # type: ignore[union-attr]  # noqa: E731
+    stdout = peer.stdout
+
+    async def readLine() -> str:
+        return await asyncio.wait_for(asyncio.to_thread(stdout.readline), wait + 15)
+
     try:
         async with chromiumPage(namespace=viewer.name) as page:
             await page.add_script_tag(content=getRTCBotJS())
