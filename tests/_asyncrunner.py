@@ -58,8 +58,9 @@ class _GcPauses:
 
 
 #: Test tooling whose own steps are not the code under test: Playwright's transport parses
-#: and dispatches the browser's messages (a page's first ones) in the loop, 65 ms seen.
-_TOOLING = ("playwright/_impl/transport.py",)
+#: and dispatches the browser's messages (a page's first ones) in the loop, 65 ms seen, and
+#: its connection builds the objects of the driver's first message in one step.
+_TOOLING = ("playwright/_impl/transport.py", "playwright/_impl/connection.py")
 
 
 class _RunQueueWaits:
